@@ -1,0 +1,91 @@
+"""Brian2 through pyNN.brian2, at a 1 ms timestep with numpy code generation.
+
+Conventions absorbed here (TOOLCHAIN.md, SPEC.md 7):
+- a hop costs delay + 1 step (input is added after the voltage update), so a latency L is sent as a
+  delay of L - dt; Brian2 accepts a zero delay, which makes every latency of SPEC.md 2 reachable;
+- STDP delays must be axonal (``dendritic_delay_fraction=0``); additive A_plus is scaled by w_max;
+- inhibitory weights are negative;
+- spike sources run on Brian2's ``defaultclock``, which is set to the timestep after ``setup``;
+- connections are built in one vectorised step (pyNN.brian2 assigns them one by one, in
+  quadratic time);
+- code generation uses numpy: Cython would compile for minutes on first use for little gain here.
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+from copy import deepcopy
+from itertools import chain
+
+import numpy as np
+
+from .pynn_common import PyNNBackend
+
+# brian2 2.9 with pyparsing 3.3 warns at import; the warnings say nothing to our users
+warnings.filterwarnings("ignore", module="brian2")
+warnings.filterwarnings("ignore", message=".*pyparsing.*")
+try:
+    from pyparsing import PyparsingDeprecationWarning  # noqa: F401
+    warnings.filterwarnings("ignore", category=PyparsingDeprecationWarning)
+except ImportError:
+    pass
+
+
+class Backend(PyNNBackend):
+    name = "brian2"
+    extra_latency_steps = 1
+    dendritic_delay_fraction = 0.0
+
+    def import_simulator(self):
+        import logging
+
+        import brian2
+        import pyNN.brian2 as sim
+
+        brian2.prefs.codegen.target = "numpy"
+        logging.getLogger("brian2").setLevel(logging.WARNING)
+        brian2.BrianLogger.suppress_name("method_choice")
+        self._brian2 = brian2
+        return sim
+
+    def after_setup(self) -> None:
+        self._brian2.defaultclock.dt = self.timestep_ms * self._brian2.ms
+
+    def connector(self, pairs: np.ndarray, delay_ms: float):
+        # pyNN's STDPMechanism turns a zero delay into min_delay (``delay or ...``): the connector
+        # sets the delay itself
+        return _bulk_connector_class()(pairs, delay_ms)
+
+
+@functools.cache
+def _bulk_connector_class():
+    import brian2
+    from pyNN.connectors import FromListConnector
+
+    class BulkConnector(FromListConnector):
+        """FromListConnector for homogeneous parameters, connected in one Brian2 call."""
+
+        def __init__(self, pairs, delay_ms):
+            super().__init__(pairs)
+            self.delay_ms = delay_ms
+
+        def connect(self, projection):
+            pre = self.conn_list[:, 0].astype(int)
+            post = self.conn_list[:, 1].astype(int)
+            params = deepcopy(projection.synapse_type.parameter_space)
+            params.shape = (len(pre),)
+            params = projection.synapse_type.translate(params)
+            params.evaluate()
+            syn = projection._brian2_synapses[0][0]
+            syn.connect(i=pre, j=post)
+            projection._n_connections += len(pre)
+            dt = projection._simulator.state.dt
+            for name, value in chain(params.items(), projection.synapse_type.initial_conditions.items()):
+                if name == "dendritic_delay_fraction":
+                    continue
+                if name == "delay":  # to the nearest step, as pyNN.brian2 does
+                    value = round(self.delay_ms / dt) * dt * brian2.ms
+                getattr(syn, name)[:] = value
+
+    return BulkConnector
+

@@ -1,0 +1,142 @@
+"""The common PyNN layer: builds a NetworkSpec with any ``pyNN.<simulator>`` module.
+
+A backend module subclasses ``PyNNBackend`` and overrides only the translation hooks
+(``delay``, ``signed_weight``, ``stdp_synapse``, ``connector``, ``after_setup``, ``input_times``).
+pyNN keeps one network per process, so building a new network closes the previous one.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import BackendError
+
+_live: dict[str, "PyNNBackend"] = {}
+
+
+class PyNNBackend:
+    name = "pynn"
+    #: extra steps a hop costs on this simulator beyond its delay (SPEC.md 7, TOOLCHAIN.md)
+    extra_latency_steps = 0
+
+    def __init__(self, timestep_ms: float | None = None):
+        self.sim = self.import_simulator()
+        self.timestep_ms = timestep_ms
+        self.populations: dict = {}
+        self.projections: dict = {}
+        self.closed = True
+        self.t_ms = 0.0
+
+    # -- hooks a backend overrides -------------------------------------------------------
+    def import_simulator(self):
+        raise BackendError(f"{type(self).__name__} does not name a simulator")
+
+    def setup_options(self) -> dict:
+        return {}
+
+    def after_setup(self) -> None:
+        """Adjust the simulator after ``setup`` (clocks, code generation)."""
+
+    def delay(self, latency_ms: float) -> float:
+        """Simulator delay (ms) that gives a hop latency of ``latency_ms``."""
+        d = latency_ms - self.extra_latency_steps * self.timestep_ms
+        if d < -1e-9:
+            raise BackendError(f"{self.name}: a latency of {latency_ms} ms is below this simulator's "
+                               f"minimum of {self.extra_latency_steps * self.timestep_ms} ms")
+        return d
+
+    def signed_weight(self, weight_nA: float, receptor: str) -> float:
+        return -abs(weight_nA) if receptor == "inhibitory" else abs(weight_nA)
+
+    def stdp_synapse(self, stdp, weight_nA: float, delay_ms: float):
+        sim = self.sim
+        return sim.STDPMechanism(
+            timing_dependence=sim.SpikePairRule(tau_plus=stdp.tau_plus_ms, tau_minus=stdp.tau_minus_ms,
+                                                A_plus=stdp.step_plus_nA / stdp.w_max_nA,
+                                                A_minus=stdp.step_minus_nA / stdp.w_max_nA),
+            weight_dependence=sim.AdditiveWeightDependence(w_min=stdp.w_min_nA, w_max=stdp.w_max_nA),
+            weight=weight_nA, delay=delay_ms, dendritic_delay_fraction=self.dendritic_delay_fraction)
+
+    dendritic_delay_fraction = 1.0
+
+    def connector(self, pairs: np.ndarray, delay_ms: float):
+        return self.sim.FromListConnector(pairs.tolist())
+
+    def input_times(self, times: np.ndarray) -> list[float]:
+        return [float(t) for t in times]
+
+    # -- the common layer ----------------------------------------------------------------
+    def build(self, spec, record: str = "all") -> None:
+        """Create every population and projection of ``spec``; ``record`` is "all" or "output"."""
+        other = _live.get(self.name)
+        if other is not None and other is not self:
+            other.close()
+        dt = self.timestep_ms = self.timestep_ms or spec.profile.timestep_ms
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.sim.setup(timestep=dt, min_delay=dt, **self.setup_options())
+        _live[self.name] = self
+        self.closed = False
+        self.t_ms = 0.0
+        self.after_setup()
+        sim = self.sim
+        for p in spec.populations:
+            if p.cell is None:
+                pop = sim.Population(p.size, sim.SpikeSourceArray(spike_times=[[] for _ in range(p.size)]),
+                                     label=p.name)
+            else:
+                pop = sim.Population(p.size, sim.IF_curr_exp(**p.cell), label=p.name,
+                                     initial_values={"v": p.cell["v_rest"]})
+                if record == "all" or p.name == "OUT":
+                    pop.record("spikes")
+            self.populations[p.name] = pop
+        for pr in spec.projections:
+            delay = self.delay(pr.latency_ms)
+            weight = self.signed_weight(pr.weight_nA, pr.receptor)
+            if pr.stdp is None:
+                synapse = sim.StaticSynapse(weight=weight, delay=delay)
+            else:
+                synapse = self.stdp_synapse(pr.stdp, weight, delay)
+            self.projections[pr.name] = sim.Projection(
+                self.populations[pr.pre], self.populations[pr.post], self.connector(pr.pairs, delay),
+                synapse, receptor_type=pr.receptor, label=pr.name)
+
+    def _check_open(self):
+        if self.closed:
+            raise BackendError(f"this {self.name} network was closed (pyNN runs one network per process "
+                               "and a newer memory replaced it); build the memory again")
+
+    def set_inputs(self, trains: list[np.ndarray]) -> None:
+        """Replace the spike times of every input neuron (ms, all of them, past ones included)."""
+        self._check_open()
+        seqs = [self.sim.Sequence(self.input_times(t)) for t in trains]
+        self.populations["IN"].set(spike_times=seqs)
+
+    def run_until(self, t_ms: float) -> None:
+        self._check_open()
+        if t_ms > self.t_ms:
+            self.sim.run_until(t_ms)
+            self.t_ms = t_ms
+
+    def spikes(self, population: str) -> list[np.ndarray]:
+        """Spike times (ms) of every neuron of ``population``, recorded since the build."""
+        self._check_open()
+        pop = self.populations[population]
+        trains = pop.get_data("spikes", clear=False).segments[0].spiketrains
+        out = [np.zeros(0)] * pop.size
+        for st in trains:
+            out[int(st.annotations["source_index"])] = np.asarray(st.rescale("ms").magnitude, dtype=float)
+        return out
+
+    def weights(self, projection: str) -> np.ndarray:
+        """Weights (nA, as the simulator holds them) of a projection, as a pre x post array."""
+        self._check_open()
+        return np.asarray(self.projections[projection].get("weight", format="array"), dtype=float)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if _live.get(self.name) is self:
+                del _live[self.name]
+                self.sim.end()
