@@ -112,5 +112,5 @@ def build_spec(cue_size: int, content_size: int, profile: Profile) -> NetworkSpe
             name=name, pre=pre, post=post, pairs=pairs.astype(np.int64),
             weight_nA=profile.weight(name, k),
             latency_ms=profile.latencies_ms[name], receptor=receptor,
-            stdp=profile.stdp if plastic else None))
+            stdp=profile.stdp[name] if plastic else None))
     return NetworkSpec(c, k, profile, pops, tuple(projs))

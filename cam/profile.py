@@ -61,7 +61,7 @@ class Profile:
     population_cells: Mapping[str, str]
     weights_nA: Mapping[str, float]
     latencies_ms: Mapping[str, float]
-    stdp: STDP
+    stdp: Mapping[str, STDP]  # per plastic projection
     learn_hold_steps: int
     spacing_after_learn_ms: float
     spacing_after_recall_ms: float
@@ -111,7 +111,7 @@ def _parse(d: dict, source: str) -> Profile:
         population_cells=MappingProxyType(dict(d["population_cells"])),
         weights_nA=MappingProxyType({k: float(v) for k, v in d["weights_nA"].items()}),
         latencies_ms=MappingProxyType({k: float(v) for k, v in d["latencies_ms"].items()}),
-        stdp=STDP(**d["stdp"]),
+        stdp=MappingProxyType({p: STDP(**d["stdp"][p]) for p in PLASTIC}),
         learn_hold_steps=int(t["learn_hold_steps"]),
         spacing_after_learn_ms=float(t["spacing_after_learn_ms"]),
         spacing_after_recall_ms=float(t["spacing_after_recall_ms"]),
