@@ -51,6 +51,10 @@ class Backend(PyNNBackend):
     def after_setup(self) -> None:
         self._brian2.defaultclock.dt = self.timestep_ms * self._brian2.ms
 
+    def input_times(self, times):
+        # spikes already delivered stay out: Brian2 would warn that it ignores them
+        return [float(t) for t in times if t >= self.t_ms]
+
     def connector(self, pairs: np.ndarray, delay_ms: float):
         # pyNN's STDPMechanism turns a zero delay into min_delay (``delay or ...``): the connector
         # sets the delay itself

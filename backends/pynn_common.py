@@ -66,6 +66,10 @@ class PyNNBackend:
     def input_times(self, times: np.ndarray) -> list[float]:
         return [float(t) for t in times]
 
+    def next_input_ms(self) -> float:
+        """Earliest input time (ms) the simulator still delivers, given how far it has run."""
+        return self.t_ms
+
     # -- the common layer ----------------------------------------------------------------
     def build(self, spec, record: str = "all") -> None:
         """Create every population and projection of ``spec``; ``record`` is "all" or "output"."""

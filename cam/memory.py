@@ -9,6 +9,7 @@ Every call is checked against the dictionary oracle as it goes (``OpResult.agree
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -80,12 +81,14 @@ class Memory:
             return []
         last = self.history[-1] if self.history else None
         sched = scheduler.schedule(ops, self.cue_size, self.profile,
-                                   after=last.op if last else None, after_ms=last.at_ms if last else None)
+                                   after=last.op if last else None, after_ms=last.at_ms if last else None,
+                                   not_before_ms=self.backend.next_input_ms())
         self._inputs.extend(sched.spikes)
         trains = scheduler.Schedule((), tuple(self._inputs), 0.0).spike_trains(self.cue_size + self.content_size)
         self.backend.set_inputs(trains)
         t0 = time.perf_counter()
-        self.backend.run_until(sched.end_ms + self.profile.timestep_ms)
+        dt = self.profile.timestep_ms
+        self.backend.run_until(math.ceil(sched.end_ms / dt - 1e-9) * dt)
         self.sim_seconds += time.perf_counter() - t0
         answers = decoder.decode(ops, sched.times_ms, self.backend.spikes("OUT"), self.cue_size,
                                  self.profile.windows)

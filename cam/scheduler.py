@@ -36,26 +36,28 @@ def _on_grid(t: float, dt: float, where: str) -> float:
 
 
 def place(ops: Sequence[Operation], profile: Profile, after: Operation | None = None,
-          after_ms: float | None = None) -> list[float]:
+          after_ms: float | None = None, not_before_ms: float = 0.0) -> list[float]:
     """Times T of ``ops``; those without ``at_ms`` go at the minimum spacing.
 
-    ``after``/``after_ms`` is the previous operation of a live memory, if any. Raises InputError
-    for times before the profile's earliest input time, out of order, or closer than the spacing.
+    ``after``/``after_ms`` is the previous operation of a live memory, if any, and
+    ``not_before_ms`` the earliest time the simulator still accepts input (it has already run up
+    to there). Raises InputError for times before those, out of order, or closer than the spacing.
     """
     dt = profile.timestep_ms
-    earliest = profile.earliest_op_ms
+    earliest = max(profile.earliest_op_ms, not_before_ms)
     prev, prev_t = after, after_ms
     times = []
     for i, op in enumerate(ops):
         where = f"operation {i}"
-        ready = earliest if prev is None else prev_t + profile.spacing_after(prev.op)
+        ready = earliest if prev is None else max(earliest, prev_t + profile.spacing_after(prev.op))
         if op.at_ms is None:
             t = _on_grid(math.ceil(ready / dt - 1e-9) * dt, dt, where)
         else:
             t = _on_grid(op.at_ms, dt, where)
             if t < earliest:
-                raise InputError(f"{where}: at_ms {t:g} is before the earliest input time "
-                                 f"{earliest:g} ms of profile {profile.name}")
+                why = (f"the memory has already simulated up to {not_before_ms:g} ms"
+                       if not_before_ms > profile.earliest_op_ms else f"profile {profile.name} starts inputs there")
+                raise InputError(f"{where}: at_ms {t:g} is before the earliest input time {earliest:g} ms ({why})")
             if prev is not None and t < ready - 1e-9:
                 gap = t - prev_t
                 order = "out of order: " if gap <= 0 else ""
@@ -86,8 +88,9 @@ def answer_end(profile: Profile) -> float:
 
 
 def schedule(ops: Sequence[Operation], cue_size: int, profile: Profile,
-             after: Operation | None = None, after_ms: float | None = None) -> Schedule:
-    times = place(ops, profile, after, after_ms)
+             after: Operation | None = None, after_ms: float | None = None,
+             not_before_ms: float = 0.0) -> Schedule:
+    times = place(ops, profile, after, after_ms, not_before_ms)
     spikes = sorted((s for op, t in zip(ops, times) for s in input_spikes(op, t, cue_size, profile)),
                     key=lambda s: (s[1], s[0]))
     end = (times[-1] + answer_end(profile)) if times else (after_ms or 0.0)

@@ -1,0 +1,1 @@
+"""Experiments users run from one command (``hippocam run NAME``): results JSON, figures, summary."""

@@ -1,0 +1,112 @@
+"""The ``hippocam`` command."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import backends
+from cam.operations import InputError
+
+from . import output
+
+EXPERIMENTS = ("functional",)
+
+
+def _experiment(name: str):
+    import importlib
+    return importlib.import_module(f"experiments.{name.replace('-', '_')}")
+
+
+def cmd_cam_run(args) -> int:
+    from cam import Memory, scenario
+    c, k, ops = scenario.load(args.scenario)
+    if args.out:
+        output.check_writable_file(args.out, args.force)
+    t0 = time.perf_counter()
+    mem = Memory(c, k, backend=args.backend, profile=args.profile, record="output")
+    results = mem.run(ops)
+    wall = time.perf_counter() - t0
+    result = scenario.result_dict(mem, results, wall_seconds=round(wall, 3))
+    print(scenario.table(results))
+    print(f"backend {args.backend}, profile {mem.profile.name}: {mem.now_ms:g} ms simulated in {wall:.1f} s")
+    if args.out:
+        output.write_json(output.check_writable_file(args.out, args.force), result)
+        print(f"result written to {args.out}")
+    mem.close()
+    if args.check and result["agreed"] != result["total"]:
+        return 1
+    return 0
+
+
+def cmd_run(args) -> int:
+    out = output.result_dir(args.name, args.out, args.force)
+    print(f"{args.name} on {args.backend}: writing to {out}/")
+    result = _experiment(args.name).run(out, backend=args.backend, seed=args.seed)
+    print(f"results: {out}/result.json, figures and summary.md")
+    if args.check and result.get("agreed") != result.get("total"):
+        return 1
+    return 0
+
+
+def cmd_backends(args) -> int:
+    from importlib import metadata
+    rows = []
+    for name, info in backends.REGISTRY.items():
+        try:
+            version = metadata.version(info.simulator)
+            status = "installed"
+        except metadata.PackageNotFoundError:
+            version, status = "-", f"missing: {info.install}"
+        rows.append((name, status, version, info.summary))
+    width = max(len(r[1]) for r in rows)
+    print(f"{'backend':<10} {'status':<{width}} {'version':<10} what it does here")
+    for name, status, version, summary in rows:
+        print(f"{name:<10} {status:<{width}} {version:<10} {summary}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hippocam", description="Spiking content-addressable memory and "
+                                "event-driven networks on Brian2, NEST and SpiNNaker.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    cam = sub.add_parser("cam", help="run the content-addressable memory").add_subparsers(
+        dest="cam_command", required=True)
+    r = cam.add_parser("run", help="run a scenario file and check it against the oracle")
+    r.add_argument("scenario", help="scenario JSON: {cue_size, content_size, operations: [...]}")
+    r.add_argument("--backend", default=backends.DEFAULT, help="simulator backend (default: %(default)s)")
+    r.add_argument("--profile", default=None, help="parameter profile (default: the backend's own)")
+    r.add_argument("--out", default=None, help="write the result JSON here")
+    r.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    r.add_argument("--check", action="store_true", help="exit 1 if any operation disagrees with the oracle")
+    r.set_defaults(func=cmd_cam_run)
+
+    e = sub.add_parser("run", help="run an experiment: " + ", ".join(EXPERIMENTS))
+    e.add_argument("name", choices=EXPERIMENTS)
+    e.add_argument("--backend", default=backends.DEFAULT, help="simulator backend (default: %(default)s)")
+    e.add_argument("--out", default=None, help="results folder (default: results/NAME-TIMESTAMP)")
+    e.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    e.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
+    e.add_argument("--check", action="store_true", help="exit 1 if any operation disagrees with the oracle")
+    e.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("backends", help="list the backends, whether they are installed, and how to install")
+    b.set_defaults(func=cmd_backends)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (InputError, backends.BackendError) as err:
+        print(f"hippocam: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hippocam: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

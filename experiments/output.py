@@ -1,0 +1,41 @@
+"""Where experiments write: a results folder that never overwrites what the user saved."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from cam.operations import InputError
+
+
+def result_dir(name: str, out: str | None, force: bool = False) -> Path:
+    """``out`` or a new ``results/NAME-YYYYmmdd-HHMMSS``; refuse a non-empty folder unless ``force``."""
+    if out is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = Path("results") / f"{name}-{stamp}"
+        n = 1
+        while path.exists():
+            n += 1
+            path = Path("results") / f"{name}-{stamp}-{n}"
+    else:
+        path = Path(out)
+        if path.exists() and not path.is_dir():
+            raise InputError(f"--out {path} is a file, not a folder; name a folder")
+        if path.exists() and any(path.iterdir()) and not force:
+            raise InputError(f"--out {path} already holds files; choose another folder or pass --force "
+                             "to overwrite them")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_writable_file(path: str | Path, force: bool) -> Path:
+    path = Path(path)
+    if path.exists() and not force:
+        raise InputError(f"{path} exists; choose another name or pass --force to overwrite it")
+    if not path.parent.exists():
+        raise InputError(f"folder {path.parent} does not exist")
+    return path
+
+
+def write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=1) + "\n")
