@@ -2,6 +2,18 @@
 
 ``get("brian2")`` returns a fresh backend object; each module absorbs its simulator's conventions
 (delays, STDP scaling, inhibitory sign, spike-time rules), so callers never branch on the name.
+
+Every backend module defines a class ``Backend`` with:
+
+- ``name`` (str), ``t_ms`` (how far it has simulated), ``timestep_ms``;
+- ``build(spec, record="all"|"output")``: create the network of a ``cam.network.NetworkSpec``;
+  latencies in the spec are hop latencies (SpiNNaker's convention) and weights are magnitudes;
+- ``set_inputs(trains)``: the full spike times (ms) of every IN neuron, past ones included;
+- ``next_input_ms()``: the earliest input time still delivered after what has run;
+- ``run_until(t_ms)``; ``spikes(population)`` -> list of arrays (ms) per neuron;
+- ``weights(projection)`` -> pre x post array (nA); ``set_weights(projection, matrix)``;
+- ``close()``.
+Most are PyNN backends and subclass ``pynn_common.PyNNBackend``.
 """
 from __future__ import annotations
 
@@ -27,6 +39,12 @@ class BackendInfo:
 REGISTRY: dict[str, BackendInfo] = {
     "brian2": BackendInfo("brian2", "backends.brian2", "Brian2", "pip install .",
                           "pyNN.brian2, numpy code generation, dt 1 ms (the default)"),
+    "nest": BackendInfo("nest", "backends.nest", "nest-simulator", "pip install '.[nest]'",
+                        "pyNN.nest (NEST 3.10), one thread"),
+    "spinnaker": BackendInfo("spinnaker", "backends.spinnaker", "sPyNNaker", "pip install '.[spinnaker]'",
+                             "sPyNNaker 7.4.1: maps on a virtual board here; runs on a configured board"),
+    "spinnaker-model": BackendInfo("spinnaker-model", "backends.spinnaker_model", "numpy", "pip install .",
+                                   "a step-exact numpy model of SpiNNaker's fixed-step semantics (not a board)"),
 }
 
 

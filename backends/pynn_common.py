@@ -138,6 +138,14 @@ class PyNNBackend:
         self._check_open()
         return np.asarray(self.projections[projection].get("weight", format="array"), dtype=float)
 
+    def set_weights(self, projection: str, matrix: np.ndarray) -> None:
+        """Set the weights (nA magnitudes, pre x post) of the existing connections of a projection."""
+        self._check_open()
+        proj = self.projections[projection]
+        receptor = proj.receptor_type
+        self.projections[projection].set(weight=np.asarray(
+            [self.signed_weight(w, receptor) for w in np.ravel(matrix)]).reshape(np.shape(matrix)))
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
