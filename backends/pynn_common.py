@@ -63,6 +63,10 @@ class PyNNBackend:
     def connector(self, pairs: np.ndarray, delay_ms: float):
         return self.sim.FromListConnector(pairs.tolist())
 
+    def cell_type(self, params: dict):
+        """The simulator's IF_curr_exp with ``params`` (PyNN names and units)."""
+        return self.sim.IF_curr_exp(**params)
+
     def input_times(self, times: np.ndarray) -> list[float]:
         return [float(t) for t in times]
 
@@ -90,7 +94,7 @@ class PyNNBackend:
                 pop = sim.Population(p.size, sim.SpikeSourceArray(spike_times=[[] for _ in range(p.size)]),
                                      label=p.name)
             else:
-                pop = sim.Population(p.size, sim.IF_curr_exp(**p.cell), label=p.name,
+                pop = sim.Population(p.size, self.cell_type(p.cell), label=p.name,
                                      initial_values={"v": p.cell["v_rest"]})
                 if record == "all" or p.name == "OUT":
                     pop.record("spikes")
