@@ -52,14 +52,19 @@ def names() -> list[str]:
     return list(REGISTRY)
 
 
+def info(name: str) -> BackendInfo:
+    """The registry entry of ``name``; BackendError if there is none."""
+    if name not in REGISTRY:
+        raise BackendError(f"unknown backend {name!r}; available: {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
 def get(name: str = DEFAULT, **options):
     """Instantiate backend ``name``; raise BackendError naming the fix if unknown or missing."""
-    info = REGISTRY.get(name)
-    if info is None:
-        raise BackendError(f"unknown backend {name!r}; available: {', '.join(REGISTRY)}")
+    info_ = info(name)
     try:
-        module = importlib.import_module(info.module)
+        module = importlib.import_module(info_.module)
     except ImportError as err:
-        raise BackendError(f"backend {name!r} needs {info.simulator}, which is not installed "
-                           f"({err}); install it with: {info.install}") from None
+        raise BackendError(f"backend {name!r} needs {info_.simulator}, which is not installed "
+                           f"({err}); install it with: {info_.install}") from None
     return module.Backend(**options)

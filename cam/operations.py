@@ -119,7 +119,7 @@ def from_dict(item, cue_size: int, content_size: int, where: str) -> Operation:
     if kind in (LEARN, RECALL_CONTENT) and "content" not in item:
         raise InputError(f"{where}: {kind} needs a \"content\" list")
     cue = _int(item["cue"], "cue", where, cue_size) if "cue" in item else None
-    content = _bits(item.get("content", []), where, content_size, allow_empty=kind == LEARN)
+    content = _bits(item.get("content", []), where, content_size, allow_empty=kind != RECALL_CONTENT)
     return Operation(kind, cue, content, at)
 
 

@@ -19,8 +19,10 @@ def _experiment(name: str):
 
 
 def cmd_cam_run(args) -> int:
-    from cam import Memory, scenario
+    from cam import Memory, profile, scenario, scheduler
     c, k, ops = scenario.load(args.scenario)
+    backends.info(args.backend)
+    scheduler.place(ops, profile.load(args.profile or args.backend))  # refuse bad times before building
     if args.out:
         output.check_writable_file(args.out, args.force)
     t0 = time.perf_counter()
