@@ -10,7 +10,7 @@ from cam.operations import InputError
 
 from . import output
 
-EXPERIMENTS = ("functional",)
+EXPERIMENTS = ("functional", "spacing")
 
 
 def _experiment(name: str):

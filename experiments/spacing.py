@@ -1,0 +1,91 @@
+"""Measure the minimum safe spacing between operations on a backend.
+
+For each spacing after a learn (with recalls at the profile's spacing) and each spacing after a
+recall (with learns at the profile's spacing), seeded random workloads run at that spacing and
+every operation is checked against the oracle. The minimum safe spacing is the smallest one with
+no error at that spacing and at every larger one tried.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from cam import Memory, profile as profiles, workloads  # noqa: E402
+
+from .output import write_json  # noqa: E402
+
+NAME = "spacing"
+SIZES = ((5, 10), (16, 6), (32, 32))
+
+
+def errors_at(backend: str, prof, cue_size: int, content_size: int, n_ops: int, seed: int) -> tuple[int, int]:
+    ops = workloads.random_workload(cue_size, content_size, n_ops, seed)
+    with Memory(cue_size, content_size, backend=backend, profile=prof, record="output") as mem:
+        results = mem.run(ops)
+    return sum(not r.agrees for r in results), len(results)
+
+
+def sweep(backend: str, which: str, spacings, sizes=SIZES, seeds=(0, 1), n_ops: int = 300, log=print) -> list[dict]:
+    base = profiles.load(backend)
+    field = "spacing_after_learn_ms" if which == "learn" else "spacing_after_recall_ms"
+    rows = []
+    for s in spacings:
+        prof = dataclasses.replace(base, **{field: float(s)})
+        wrong = total = 0
+        t0 = time.perf_counter()
+        for c, k in sizes:
+            for seed in seeds:
+                w, n = errors_at(backend, prof, c, k, n_ops, seed)
+                wrong, total = wrong + w, total + n
+        rows.append({"after": which, "spacing_ms": s, "wrong": wrong, "total": total})
+        log(f"  {backend}: {s:g} ms after a {which}: {wrong}/{total} operations wrong "
+            f"({time.perf_counter() - t0:.0f} s)")
+    return rows
+
+
+def minimum_safe(rows: list[dict]) -> float | None:
+    safe = None
+    for row in sorted(rows, key=lambda r: -r["spacing_ms"]):
+        if row["wrong"]:
+            break
+        safe = row["spacing_ms"]
+    return safe
+
+
+def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print,
+        learn_spacings=(5, 6, 7, 8, 9, 10), recall_spacings=(3, 4, 5, 6, 7), sizes=SIZES,
+        seeds=None, n_ops: int = 300) -> dict:
+    seeds = seeds or (seed or 0, (seed or 0) + 1)
+    log(f"spacing sweep on {backend}: sizes {sizes}, seeds {seeds}, {n_ops} operations each")
+    learn_rows = sweep(backend, "learn", learn_spacings, sizes, seeds, n_ops, log)
+    recall_rows = sweep(backend, "recall", recall_spacings, sizes, seeds, n_ops, log)
+    prof = profiles.load(backend)
+    result = {"experiment": NAME, "backend": backend, "profile": prof.name, "sizes": [list(s) for s in sizes],
+              "seeds": list(seeds), "operations_per_run": n_ops, "rows": learn_rows + recall_rows,
+              "minimum_after_learn_ms": minimum_safe(learn_rows),
+              "minimum_after_recall_ms": minimum_safe(recall_rows),
+              "profile_after_learn_ms": prof.spacing_after_learn_ms,
+              "profile_after_recall_ms": prof.spacing_after_recall_ms}
+    write_json(out_dir / "result.json", result)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for rows, label in ((learn_rows, "after a learn"), (recall_rows, "after a recall")):
+        ax.plot([r["spacing_ms"] for r in rows], [100 * r["wrong"] / r["total"] for r in rows], "o-", label=label)
+    ax.set_xlabel("spacing (ms)")
+    ax.set_ylabel("operations wrong (%)")
+    ax.set_title(f"Error rate against spacing on {backend}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_dir / "spacing.png", dpi=120)
+    plt.close(fig)
+    (out_dir / "summary.md").write_text(
+        f"# Minimum spacing on {backend}\n\nMinimum safe spacing: {result['minimum_after_learn_ms']} ms after a "
+        f"learn, {result['minimum_after_recall_ms']} ms after a recall (profile: "
+        f"{prof.spacing_after_learn_ms:g} / {prof.spacing_after_recall_ms:g} ms).\n\n"
+        "| after | spacing (ms) | wrong / total |\n|---|---|---|\n"
+        + "".join(f"| {r['after']} | {r['spacing_ms']} | {r['wrong']}/{r['total']} |\n" for r in result["rows"]))
+    return result
