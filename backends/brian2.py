@@ -56,6 +56,14 @@ class Backend(PyNNBackend):
         celltype.brian2_model = _exponential_euler_group()
         return celltype
 
+    def set_weights(self, projection: str, matrix) -> None:
+        self._check_open()
+        syn = self.projections[projection]._brian2_synapses[0][0]
+        receptor = self.projections[projection].receptor_type
+        values = np.asarray(matrix, dtype=float)[np.asarray(syn.i), np.asarray(syn.j)]
+        sign = -1.0 if receptor == "inhibitory" else 1.0
+        syn.weight[:] = sign * np.abs(values) * self._brian2.nA
+
     def input_times(self, times):
         # spikes already delivered stay out: Brian2 would warn that it ignores them
         return [float(t) for t in times if t >= self.t_ms]

@@ -19,14 +19,20 @@ def _experiment(name: str):
 
 
 def cmd_cam_run(args) -> int:
-    from cam import Memory, profile, scenario, scheduler
+    from cam import Memory, profile, scenario, scheduler, state
     c, k, ops = scenario.load(args.scenario)
     backends.info(args.backend)
     scheduler.place(ops, profile.load(args.profile or args.backend))  # refuse bad times before building
     if args.out:
         output.check_writable_file(args.out, args.force)
+    if args.save:
+        output.check_writable_file(args.save, args.force)
     t0 = time.perf_counter()
-    mem = Memory(c, k, backend=args.backend, profile=args.profile, record="output")
+    if args.load:
+        mem = state.load(args.load, backend=args.backend, profile=args.profile, cue_size=c, content_size=k,
+                         record="output")
+    else:
+        mem = Memory(c, k, backend=args.backend, profile=args.profile, record="output")
     results = mem.run(ops)
     wall = time.perf_counter() - t0
     result = scenario.result_dict(mem, results, wall_seconds=round(wall, 3))
@@ -35,6 +41,9 @@ def cmd_cam_run(args) -> int:
     if args.out:
         output.write_json(output.check_writable_file(args.out, args.force), result)
         print(f"result written to {args.out}")
+    if args.save:
+        state.save(mem, args.save, force=args.force)
+        print(f"learned state saved to {args.save}")
     mem.close()
     if args.check and result["agreed"] != result["total"]:
         return 1
@@ -80,7 +89,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--backend", default=backends.DEFAULT, help="simulator backend (default: %(default)s)")
     r.add_argument("--profile", default=None, help="parameter profile (default: the backend's own)")
     r.add_argument("--out", default=None, help="write the result JSON here")
-    r.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    r.add_argument("--load", default=None, help="start from a saved memory (from --save), on any backend")
+    r.add_argument("--save", default=None, help="save what the memory learned here when the run ends")
+    r.add_argument("--force", action="store_true", help="overwrite --out/--save if they exist")
     r.add_argument("--check", action="store_true", help="exit 1 if any operation disagrees with the oracle")
     r.set_defaults(func=cmd_cam_run)
 

@@ -98,3 +98,17 @@ def test_backends_lists_every_backend(capsys):
     out = capsys.readouterr().out
     for name in ("brian2", "nest", "spinnaker", "spinnaker-model"):
         assert name in out
+
+
+def test_save_then_load_through_the_command(tmp_path, capsys):
+    saved = tmp_path / "m.json"
+    assert main(["cam", "run", write(tmp_path, GOOD), "--save", str(saved), "--check"]) == 0
+    recall = with_ops({"op": "recall_cue", "cue": 0}, {"op": "recall_content", "content": [9]})
+    out = tmp_path / "r.json"
+    assert main(["cam", "run", write(tmp_path, recall, "r.json.in"), "--load", str(saved), "--out", str(out),
+                 "--check"]) == 0
+    ops = json.loads(out.read_text())["operations"]
+    assert ops[0]["content"] == [0, 1, 8, 9] and ops[1]["cues"] == [0]
+    small = with_ops({"op": "recall_cue", "cue": 0}, c=3, k=4)
+    assert main(["cam", "run", write(tmp_path, small, "s2.json"), "--load", str(saved)]) == 2
+    assert "holds a 5 x 10 memory" in capsys.readouterr().err
