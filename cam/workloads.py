@@ -45,3 +45,19 @@ def random_workload(cue_size: int, content_size: int, n_ops: int, seed: int = 0,
             n = int(rng.integers(1, min(max_fragment, content_size) + 1))
             ops.append(recall_content(set(rng.choice(content_size, size=n, replace=False).tolist())))
     return ops
+
+
+def pyramidal(cue_size: int, content_size: int) -> list[Operation]:
+    """The paper's stress bench (tb2) for any size: learn cue i with the binary value i+1 (bit j of the
+    value drives content bit j), recall each cue, recall by every single content bit; then the same
+    with the complemented values; then with the original values again.
+    """
+    k = content_size
+    mask = (1 << k) - 1
+    values = [((i % mask) + 1) for i in range(cue_size)]  # never 0, never repeats before 2**k - 1
+    ops: list[Operation] = []
+    for block in (values, [v ^ mask for v in values], values):
+        ops += [learn(i, {j for j in range(k) if v >> j & 1}) for i, v in enumerate(block)]
+        ops += [recall_cue(i) for i in range(cue_size)]
+        ops += [recall_content({j}) for j in range(k)]
+    return ops

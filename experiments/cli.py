@@ -60,6 +60,15 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_conformance(args) -> int:
+    from . import conformance
+    out = output.result_dir("conformance", args.out, args.force)
+    names = args.backends.split(",") if args.backends else None
+    result = conformance.run(out, seed=args.seed, quick=args.quick, backend_names=names)
+    print(f"results: {out}/result.json and summary.md")
+    return 1 if args.check and result["agreed"] != result["total"] else 0
+
+
 def cmd_backends(args) -> int:
     from importlib import metadata
     rows = []
@@ -103,6 +112,15 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
     e.add_argument("--check", action="store_true", help="exit 1 if any operation disagrees with the oracle")
     e.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("conformance", help="the same scenarios on every installed backend, as a matrix")
+    c.add_argument("--backends", default=None, help="comma-separated (default: every registered backend)")
+    c.add_argument("--out", default=None, help="results folder (default: results/conformance-TIMESTAMP)")
+    c.add_argument("--seed", type=int, default=0, help="seed of the random workloads (default: %(default)s)")
+    c.add_argument("--quick", action="store_true", help="skip the 32x32 workload")
+    c.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
+    c.add_argument("--check", action="store_true", help="exit 1 if any operation disagrees with the oracle")
+    c.set_defaults(func=cmd_conformance)
 
     b = sub.add_parser("backends", help="list the backends, whether they are installed, and how to install")
     b.set_defaults(func=cmd_backends)
