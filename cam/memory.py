@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import backends
 
 from . import decoder, network, scheduler
+from .faults import Faults
 from .operations import Operation, check_sizes, learn, recall_content, recall_cue, validate
 from .oracle import Answer, Oracle
 from .profile import Profile, load
@@ -49,12 +50,17 @@ class Memory:
     """A CA3 CAM of ``cue_size`` one-hot cues x ``content_size`` content bits on a backend."""
 
     def __init__(self, cue_size: int, content_size: int, backend: str = backends.DEFAULT,
-                 profile: str | Profile | None = None, record: str = "all"):
+                 profile: str | Profile | None = None, record: str = "all",
+                 faults: Faults | None = None):
+        """``record``: "all" populations or just "output"; ``faults``: injected damage (robustness)."""
         self.cue_size, self.content_size = check_sizes(cue_size, content_size)
         self.backend_name = backend
         self.backend = backends.get(backend)
         self.profile = profile if isinstance(profile, Profile) else load(profile or backend)
+        self.faults = faults
         self.spec = network.build_spec(cue_size, content_size, self.profile)
+        if faults is not None:
+            self.spec = faults.damage(self.spec)
         t0 = time.perf_counter()
         self.backend.build(self.spec, record=record)
         self.build_seconds = time.perf_counter() - t0
@@ -74,8 +80,11 @@ class Memory:
         return self.run([recall_content(fragment, at_ms)])[0].answer
 
     # -- many operations in one simulation ----------------------------------------------
-    def run(self, ops: Sequence[Operation]) -> list[OpResult]:
-        """Schedule, simulate and decode ``ops`` after everything this memory has done so far."""
+    def run(self, ops: Sequence[Operation], progress: Callable[[int, int], None] | None = None) -> list[OpResult]:
+        """Schedule, simulate and decode ``ops`` after everything this memory has done so far.
+
+        ``progress(done, total)`` is called as the simulation passes the operations (about ten times).
+        """
         ops = [validate(op, self.cue_size, self.content_size, f"operation {i}") for i, op in enumerate(ops)]
         if not ops:
             return []
@@ -83,12 +92,20 @@ class Memory:
         sched = scheduler.schedule(ops, self.cue_size, self.profile,
                                    after=last.op if last else None, after_ms=last.at_ms if last else None,
                                    not_before_ms=self.backend.next_input_ms())
-        self._inputs.extend(sched.spikes)
+        spikes = sched.spikes if self.faults is None else self.faults.disturb(sched.spikes, self.profile.timestep_ms)
+        self._inputs.extend(spikes)
         trains = scheduler.Schedule((), tuple(self._inputs), 0.0).spike_trains(self.cue_size + self.content_size)
         self.backend.set_inputs(trains)
         t0 = time.perf_counter()
         dt = self.profile.timestep_ms
-        self.backend.run_until(math.ceil(sched.end_ms / dt - 1e-9) * dt)
+        end = math.ceil(sched.end_ms / dt - 1e-9) * dt
+        if progress is not None and len(ops) >= 20:
+            for i in range(len(ops) // 10, len(ops), len(ops) // 10):
+                self.backend.run_until(sched.times_ms[i])
+                progress(i, len(ops))
+        self.backend.run_until(end)
+        if progress is not None:
+            progress(len(ops), len(ops))
         self.sim_seconds += time.perf_counter() - t0
         answers = decoder.decode(ops, sched.times_ms, self.backend.spikes("OUT"), self.cue_size,
                                  self.profile.windows)

@@ -10,7 +10,9 @@ from cam.operations import InputError
 
 from . import output
 
-EXPERIMENTS = ("functional", "spacing")
+EXPERIMENTS = ("functional", "pyramidal", "stress", "state-map", "images", "capacity", "robustness", "spacing")
+#: experiments whose size can be set (cues x content bits; rows x columns for state-map)
+SIZED = ("pyramidal", "stress", "state-map", "images", "robustness")
 
 
 def _experiment(name: str):
@@ -50,13 +52,46 @@ def cmd_cam_run(args) -> int:
     return 0
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        a, b = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--size {text!r} is not of the form CxK, e.g. 16x16") from None
+    from cam.operations import check_sizes
+    return check_sizes(a, b)
+
+
 def cmd_run(args) -> int:
+    options = {}
+    if args.size:
+        if args.name not in SIZED:
+            raise InputError(f"{args.name} has fixed sizes; --size applies to {', '.join(SIZED)}")
+        options["size"] = _size(args.size)
+    if args.quick:
+        options.update(QUICK.get(args.name, {}))
+    backends.get(args.backend)  # a missing backend is reported before any folder is made
     out = output.result_dir(args.name, args.out, args.force)
     print(f"{args.name} on {args.backend}: writing to {out}/")
-    result = _experiment(args.name).run(out, backend=args.backend, seed=args.seed)
+    result = _experiment(args.name).run(out, backend=args.backend, seed=args.seed, **options)
     print(f"results: {out}/result.json, figures and summary.md")
     if args.check and result.get("agreed") != result.get("total"):
         return 1
+    return 0
+
+
+#: --quick: the smallest version of each experiment, for tests and a first look
+QUICK = {"stress": {"size": (5, 10), "n_ops": 200, "sweep_ops": 100, "seeds": 1},
+         "capacity": {"quick": True, "n_ops": 60},
+         "robustness": {"size": (5, 10), "seeds": 1, "levels": (0.0, 0.05, 0.2)},
+         "state-map": {"size": (4, 4)}, "images": {"size": (4, 64)}, "pyramidal": {"size": (4, 6)},
+         "spacing": {"learn_spacings": (6, 8), "recall_spacings": (4, 5), "sizes": ((5, 10),), "seeds": (0,),
+                     "n_ops": 100}}
+
+
+def cmd_report(args) -> int:
+    from . import report
+    path = report.build(args.folder, args.out, args.force)
+    print(f"report written to {path}")
     return 0
 
 
@@ -109,9 +144,17 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--backend", default=backends.DEFAULT, help="simulator backend (default: %(default)s)")
     e.add_argument("--out", default=None, help="results folder (default: results/NAME-TIMESTAMP)")
     e.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    e.add_argument("--size", default=None, help="CxK (cues x content bits; rows x columns for state-map)")
+    e.add_argument("--quick", action="store_true", help="a small, fast version (for a first look and tests)")
     e.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
     e.add_argument("--check", action="store_true", help="exit 1 if any operation disagrees with the oracle")
     e.set_defaults(func=cmd_run)
+
+    rp = sub.add_parser("report", help="one static HTML page from a results folder")
+    rp.add_argument("folder", help="a folder holding experiment results (searched recursively)")
+    rp.add_argument("--out", default=None, help="HTML file (default: FOLDER/report.html)")
+    rp.add_argument("--force", action="store_true", help="overwrite an existing report")
+    rp.set_defaults(func=cmd_report)
 
     c = sub.add_parser("conformance", help="the same scenarios on every installed backend, as a matrix")
     c.add_argument("--backends", default=None, help="comma-separated (default: every registered backend)")

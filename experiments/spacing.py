@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 
 import matplotlib
 
@@ -17,32 +18,39 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from cam import Memory, profile as profiles, workloads  # noqa: E402
 
+from .common import error_kinds  # noqa: E402
 from .output import write_json  # noqa: E402
 
 NAME = "spacing"
 SIZES = ((5, 10), (16, 6), (32, 32))
 
 
-def errors_at(backend: str, prof, cue_size: int, content_size: int, n_ops: int, seed: int) -> tuple[int, int]:
+def errors_at(backend: str, prof, cue_size: int, content_size: int, n_ops: int, seed: int):
     ops = workloads.random_workload(cue_size, content_size, n_ops, seed)
     with Memory(cue_size, content_size, backend=backend, profile=prof, record="output") as mem:
-        results = mem.run(ops)
-    return sum(not r.agrees for r in results), len(results)
+        return mem.run(ops)
 
 
-def sweep(backend: str, which: str, spacings, sizes=SIZES, seeds=(0, 1), n_ops: int = 300, log=print) -> list[dict]:
+def sweep(backend: str, which: str, spacings, sizes=SIZES, seeds=(0, 1), n_ops: int = 300, log=print,
+          kinds: bool = False) -> list[dict]:
+    """One row per spacing: operations wrong / total (and, with ``kinds``, how they were wrong)."""
     base = profiles.load(backend)
     field = "spacing_after_learn_ms" if which == "learn" else "spacing_after_recall_ms"
     rows = []
     for s in spacings:
         prof = dataclasses.replace(base, **{field: float(s)})
         wrong = total = 0
+        how: Counter = Counter()
         t0 = time.perf_counter()
         for c, k in sizes:
             for seed in seeds:
-                w, n = errors_at(backend, prof, c, k, n_ops, seed)
-                wrong, total = wrong + w, total + n
-        rows.append({"after": which, "spacing_ms": s, "wrong": wrong, "total": total})
+                results = errors_at(backend, prof, c, k, n_ops, seed)
+                wrong, total = wrong + sum(not r.agrees for r in results), total + len(results)
+                how += error_kinds(results)
+        row = {"after": which, "spacing_ms": s, "wrong": wrong, "total": total}
+        if kinds:
+            row["kinds"] = dict(how)
+        rows.append(row)
         log(f"  {backend}: {s:g} ms after a {which}: {wrong}/{total} operations wrong "
             f"({time.perf_counter() - t0:.0f} s)")
     return rows

@@ -1,0 +1,110 @@
+"""Capacity and scaling: neurons, synapses, build time, speed, memory and accuracy against size.
+
+Each size runs in its own process, so memory use and the simulator's global state do not leak from
+one size to the next.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .common import md_table  # noqa: E402
+from .output import write_json  # noqa: E402
+
+NAME = "capacity"
+SIZES = {"brian2": ((5, 10), (16, 16), (32, 32), (64, 64), (128, 128), (256, 256)),
+         "nest": ((5, 10), (16, 16), (32, 32), (64, 64), (128, 128), (256, 256), (512, 512), (1024, 1024))}
+QUICK = ((5, 10), (16, 16))
+
+
+def measure(backend: str, c: int, k: int, n_ops: int, seed: int) -> dict:
+    """Build a c x k memory, run ``n_ops`` random operations after 10 warm-up ones, report figures."""
+    from cam import Memory, workloads
+    base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ops = workloads.random_workload(c, k, n_ops + 10, seed)
+    mem = Memory(c, k, backend=backend, record="output")
+    results = mem.run(ops[:10])
+    start_ms, t0 = mem.now_ms, time.perf_counter()
+    results += mem.run(ops[10:])
+    wall = time.perf_counter() - t0
+    spec = mem.spec
+    out = {"backend": backend, "cue_size": c, "content_size": k, "neurons": spec.n_neurons,
+           "synapses": spec.n_synapses, "plastic_synapses": spec.n_plastic,
+           "static_synapses": spec.n_synapses - spec.n_plastic, "build_s": round(mem.build_seconds, 3),
+           "rtf": round(wall / ((mem.now_ms - start_ms) / 1000), 3), "ops_per_s": round(n_ops / wall, 1),
+           "operations": len(results), "agreed": sum(r.agrees for r in results),
+           "memory_mb": round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_kb) / 1024, 1)}
+    mem.close()
+    return out
+
+
+def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, sizes=None, n_ops: int = 200,
+        quick: bool = False) -> dict:
+    sizes = sizes or (QUICK if quick else SIZES.get(backend, SIZES["brian2"]))
+    rows = []
+    for c, k in sizes:
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "experiments.capacity", backend, str(c), str(k), str(n_ops),
+                               str(seed or 0)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+            rows.append({"backend": backend, "cue_size": c, "content_size": k, "failed": tail})
+            log(f"  {c}x{k}: FAILED ({tail})")
+            continue
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        log(f"  {c}x{k}: {row['neurons']} neurons, {row['synapses']} synapses, build {row['build_s']:.1f} s, "
+            f"RTF {row['rtf']:.2f}, {row['ops_per_s']:.0f} ops/s, {row['agreed']}/{row['operations']} agree, "
+            f"+{row['memory_mb']:.0f} MB ({time.perf_counter() - t0:.0f} s)")
+    ok = [r for r in rows if "failed" not in r]
+    result = {"experiment": NAME, "backend": backend, "seed": seed, "rows": rows,
+              "agreed": sum(r["agreed"] for r in ok), "total": sum(r["operations"] for r in ok),
+              "largest_exact": max((f"{r['cue_size']}x{r['content_size']}" for r in ok
+                                    if r["agreed"] == r["operations"]), default=None,
+                                   key=lambda s: int(s.split("x")[0]) * int(s.split("x")[1]))}
+    write_json(out_dir / "result.json", result)
+    if ok:
+        _figure(ok, out_dir / "capacity.png", backend)
+    table = md_table(["size", "neurons", "synapses (plastic)", "build (s)", "RTF", "ops/s", "memory (MB)", "agree"],
+                     [[f"{r['cue_size']}x{r['content_size']}", r.get("neurons", "-"),
+                       f"{r['synapses']} ({r['plastic_synapses']})" if "synapses" in r else "-",
+                       r.get("build_s", "-"), r.get("rtf", "-"), r.get("ops_per_s", "-"), r.get("memory_mb", "-"),
+                       f"{r['agreed']}/{r['operations']}" if "agreed" in r else r["failed"]] for r in rows])
+    (out_dir / "summary.md").write_text(
+        f"# Capacity on {backend}\n\n{n_ops} random operations per size after 10 warm-up ones; RTF is wall time / "
+        f"simulated time (SpiNNaker: 1.0). Memory is the peak resident growth of the measuring process.\n\n"
+        f"{table}\n")
+    return result
+
+
+def _figure(rows, path, backend):
+    x = [r["cue_size"] * r["content_size"] for r in rows]
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3))
+    for ax, key, label in zip(axes, ("synapses", "build_s", "ops_per_s", "memory_mb"),
+                              ("synapses", "build time (s)", "operations per wall-second", "memory (MB)")):
+        ax.loglog(x, [max(r[key], 1e-3) for r in rows], "o-")
+        ax.set_xlabel("cues x content bits")
+        ax.set_title(label, fontsize=9)
+    axes[2].axhline(1000 / 6.5, color="grey", ls="--", lw=0.8, label="SpiNNaker real time")
+    axes[2].legend(fontsize=7)
+    fig.suptitle(f"Capacity and scaling on {backend}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    import os
+    import warnings
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("PYNEST_QUIET", "1")
+    b, c_, k_, n_, s_ = sys.argv[1:6]
+    print(json.dumps(measure(b, int(c_), int(k_), int(n_), int(s_))))

@@ -1,0 +1,44 @@
+"""Small pieces shared by experiments: progress lines, error classification, markdown tables."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+
+def progress(log, label: str):
+    """A ``progress(done, total)`` callback that logs at most every 2 s of wall time."""
+    state = {"t": time.perf_counter(), "start": time.perf_counter()}
+
+    def report(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done == total or now - state["t"] >= 2.0:
+            state["t"] = now
+            log(f"  {label}: {done}/{total} operations ({now - state['start']:.0f} s)")
+    return report
+
+
+def error_kinds(results) -> Counter:
+    """How wrong answers are wrong: extra or missing cues or content bits, per operation kind."""
+    kinds: Counter = Counter()
+    for r in results:
+        if r.agrees:
+            continue
+        if r.answer.cues - r.expected.cues:
+            kinds[f"{r.op.op}: extra cue"] += 1
+        if r.expected.cues - r.answer.cues:
+            kinds[f"{r.op.op}: missing cue"] += 1
+        if r.answer.content - r.expected.content:
+            kinds[f"{r.op.op}: extra bit"] += 1
+        if r.expected.content - r.answer.content:
+            kinds[f"{r.op.op}: missing bit"] += 1
+    return kinds
+
+
+def md_table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(x) for x in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def accuracy(results) -> float:
+    return sum(r.agrees for r in results) / max(1, len(results))
