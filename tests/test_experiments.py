@@ -1,0 +1,122 @@
+"""Every experiment at a small size: it runs from the command line, writes its files, and its numbers
+come from the run (checked against the oracle or against the inputs, never against stored outputs)."""
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from experiments import report, state_map
+from experiments.cli import main
+
+
+def run_quick(tmp_path, name, *extra):
+    out = tmp_path / name
+    assert main(["run", name, "--quick", "--out", str(out), *extra]) == 0
+    return out, json.loads((out / "result.json").read_text())
+
+
+def test_pyramidal(tmp_path):
+    out, r = run_quick(tmp_path, "pyramidal")
+    assert r["agreed"] == r["total"] == 3 * (4 + 4 + 6)
+    assert [p["total"] for p in r["phases"]] == [4, 4, 6] * 3
+    assert (out / "phases.png").exists() and (out / "raster.png").exists()
+
+
+def test_state_map_answers_every_question(tmp_path):
+    out, r = run_quick(tmp_path, "state-map")
+    grid = np.array(r["grid"])
+    states = r["states"]
+    for q in r["questions"]:
+        wanted = set(q["question"].split(" or "))
+        truth = {i for i, s in enumerate(grid.ravel()) if states[s] in wanted}
+        assert set(q["cells"]) == truth
+    assert r["agreed"] == r["total"]
+
+
+def test_state_map_has_a_path_from_start_to_goal():
+    grid = state_map.make_map(6, 7, seed=3)
+    s = state_map.STATES
+    assert grid[0, 0] == s.index("start") and grid[-1, -1] == s.index("goal")
+    path = {tuple(c) for c in np.argwhere(grid == s.index("path"))} | {(0, 0), (5, 6)}
+    # the path cells form a 4-connected chain from start to goal
+    seen, todo = {(0, 0)}, [(0, 0)]
+    while todo:
+        r, c = todo.pop()
+        for n in ((r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)):
+            if n in path and n not in seen:
+                seen.add(n)
+                todo.append(n)
+    assert (5, 6) in seen
+
+
+def test_images_recall_the_stored_pixels(tmp_path):
+    out, r = run_quick(tmp_path, "images")
+    learned = [set(o["input"]["content"]) for o in r["operations"] if o["op"] == "learn"]
+    by_cue = [o for o in r["operations"] if o["op"] == "recall_cue"]
+    assert [set(o["content"]) for o in by_cue] == learned
+    assert r["recall_by_cue_exact"] == len(learned) and r["agreed"] == r["total"]
+
+
+def test_stress_states_a_minimum_spacing(tmp_path):
+    out, r = run_quick(tmp_path, "stress")
+    assert r["long_run"]["agreed"] == r["long_run"]["operations"] == 200
+    learn_rows = [x for x in r["sweep"] if x["after"] == "learn"]
+    # below the minimum the memory fails; at and above it it does not
+    assert any(x["wrong"] > 0 for x in learn_rows)
+    assert all(x["wrong"] == 0 for x in learn_rows if x["spacing_ms"] >= r["minimum_after_learn_ms"])
+    assert r["minimum_after_learn_ms"] <= 8 and (out / "spacing.png").exists()
+
+
+def test_capacity_counts_match_the_architecture(tmp_path):
+    out, r = run_quick(tmp_path, "capacity")
+    for row in r["rows"]:
+        c, k = row["cue_size"], row["content_size"]
+        assert row["neurons"] == 3 * c + 4 * k + 1 + (c + k)  # SPEC.md 2, plus OUT
+        assert row["plastic_synapses"] == 2 * c * k
+        # SPEC.md 2's 2c^2 + c + 3ck + 6k internal synapses, plus IN -> and -> OUT (2c + 2k)
+        assert row["synapses"] == 2 * c * c + c + 3 * c * k + 6 * k + 2 * (c + k)
+        assert row["agreed"] == row["operations"]
+        assert row["build_s"] > 0 and row["ops_per_s"] > 0
+
+
+def test_robustness_degrades_with_faults(tmp_path):
+    out, r = run_quick(tmp_path, "robustness")
+    for fault, pts in r["curves"].items():
+        assert pts[0]["level"] == 0 and pts[0]["accuracy"] == 1.0  # no fault, no error
+    assert min(p["accuracy"] for pts in r["curves"].values() for p in pts) < 0.99  # 20% faults do hurt
+
+
+def test_experiment_bad_arguments(tmp_path, capsys):
+    assert main(["run", "functional", "--size", "4x4", "--out", str(tmp_path / "a")]) == 2
+    assert "fixed sizes" in capsys.readouterr().err
+    assert main(["run", "pyramidal", "--size", "four", "--out", str(tmp_path / "b")]) == 2
+    assert "not of the form CxK" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "nothing")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_report_renders_in_a_headless_browser(tmp_path):
+    for name in ("pyramidal", "images"):
+        run_quick(tmp_path, name)
+    page = report.build(tmp_path)
+    text = page.read_text()
+    assert text.count("<section") == 2 and text.count("data:image/png;base64,") >= 3
+    assert "<table>" in text and "Pyramidal bench" in text
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium here (CI installs Debian's chromium): the page was checked as HTML only")
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,3000",
+                    f"--screenshot={shot}", page.as_uri()], check=True, capture_output=True, timeout=120)
+    import matplotlib.image as mpimg
+    img = mpimg.imread(shot)
+    assert img.shape[0] == 3000
+    # the figures are drawn: many non-white pixels, with the green bars of the pyramidal figure
+    rgb = img[..., :3]
+    assert (rgb.sum(axis=2) < 2.5).mean() > 0.05
+    green = (rgb[..., 1] > 0.5) & (rgb[..., 0] < 0.3) & (rgb[..., 2] < 0.3)
+    assert green.sum() > 1000
