@@ -16,6 +16,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 SPINNAKER_OPS_PER_S = 1000 / 6.5  # original spacing 7 ms after a learn, 6 ms after a recall
 

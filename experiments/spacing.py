@@ -22,7 +22,7 @@ from .common import error_kinds  # noqa: E402
 from .output import write_json  # noqa: E402
 
 NAME = "spacing"
-SIZES = ((5, 10), (16, 6), (32, 32))
+SIZES = ((5, 10), (16, 6), (32, 32), (64, 64), (128, 128))
 
 
 def errors_at(backend: str, prof, cue_size: int, content_size: int, n_ops: int, seed: int):
