@@ -2,6 +2,7 @@
 wall-second, per backend and size, as medians of repeated runs (these machines are noisy).
 
     python benchmarks/cam_speed.py [--backends brian2,nest] [--sizes 5x10,64x64] [--repeats 3]
+                                   [--build brian2:256x256,nest:1024x1024]
 
 The real-time factor is wall time / simulated (biological) time: SpiNNaker runs this model at 1.0,
 about 150 operations per second at the original's 7/6 ms spacing.
@@ -58,21 +59,60 @@ def steady_state(backend: str, c: int, k: int, n_ops: int, repeats: int) -> dict
             "ops_timed": n_ops * repeats}
 
 
+def build_time(backend: str, c: int, k: int, repeats: int) -> float:
+    """Median seconds to build a c x k memory (the network, before any simulation)."""
+    from cam import Memory
+    times = []
+    for _ in range(repeats):
+        mem = Memory(c, k, backend=backend, record="output")
+        times.append(mem.build_seconds)
+        mem.close()
+    return statistics.median(times)
+
+
+def installed(names):
+    import backends
+    ok = []
+    for name in names:
+        try:
+            b = backends.get(name)
+        except backends.BackendError:
+            continue
+        if getattr(b, "can_simulate", True):
+            ok.append(name)
+    return ok
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--backends", default="brian2")
+    p.add_argument("--backends", default="brian2,nest,spinnaker-model",
+                   help="comma-separated; those not installed are left out (default: %(default)s)")
+    p.add_argument("--build", default="brian2:256x256,nest:1024x1024",
+                   help="build-time targets BACKEND:CxK,... (default: %(default)s)")
     p.add_argument("--sizes", default="5x10,64x64")
     p.add_argument("--ops", type=int, default=1000)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--skip-main", action="store_true", help="do not time the main command")
     p.add_argument("--json", default=None, help="also write the figures here")
     a = p.parse_args(argv)
+    names = installed(a.backends.split(","))
+    builds = []
+    for item in filter(None, a.build.split(",")):
+        backend, size = item.split(":")
+        if backend in names:
+            c, k = map(int, size.split("x"))
+            builds.append((backend, size, build_time(backend, c, k, a.repeats)))
+            print(f"measured build {backend} {size}", file=sys.stderr)
     rows = []
-    for backend in a.backends.split(","):
+    for backend in names:
         for size in a.sizes.split(","):
             c, k = map(int, size.split("x"))
             rows.append(steady_state(backend, c, k, a.ops, a.repeats))
             print(f"measured {backend} {size}", file=sys.stderr)
+    if builds:
+        print(f"\nBuild time, median of {a.repeats}")
+        for backend, size, t in builds:
+            print(f"{backend:<16} {size:<10} {t:>7.2f} s")
     print(f"\nSteady state, medians of {a.repeats} runs of {a.ops} random operations after 20 warm-up ones")
     print(f"{'backend':<16} {'size':<8} {'build (s)':>9} {'RTF':>7} {'ops/s':>8} {'vs SpiNNaker':>13} {'wrong':>6}")
     for r in rows:
@@ -80,7 +120,8 @@ def main(argv=None) -> int:
               f"{r['ops_per_s'] / SPINNAKER_OPS_PER_S:>12.2f}x {r['wrong']:>6}")
     print(f"{'SpiNNaker':<16} {'any':<8} {'-':>9} {1.0:>7.2f} {SPINNAKER_OPS_PER_S:>8.0f} {1.0:>12.2f}x "
           "(real time, original spacing)")
-    out = {"steady_state": rows, "spinnaker_ops_per_s": SPINNAKER_OPS_PER_S}
+    out = {"steady_state": rows, "spinnaker_ops_per_s": SPINNAKER_OPS_PER_S,
+           "build_s": [{"backend": b, "size": s_, "median_s": t} for b, s_, t in builds]}
     if not a.skip_main:
         m = main_command(a.repeats)
         out["main_command_s"] = m
