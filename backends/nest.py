@@ -1,0 +1,141 @@
+"""NEST 3.10 through pyNN.nest, one thread, on-grid spikes (profile ``cam/profiles/nest.toml``).
+
+Conventions absorbed here (TOOLCHAIN.md, SPEC.md 7; each checked on NEST itself):
+- a hop costs delay + 1 step (input is added after the voltage update) and the shortest delay is
+  one step, so a latency L is sent as a delay of L - dt; the profile runs at dt 0.5 ms so that the
+  1 ms latencies of the timeline stay reachable;
+- spikes on the timestep grid (``spike_precision="on_grid"``), one thread, no banner
+  (``PYNEST_QUIET``), pyNN's "cannot set an initial value for I_syn" warnings filtered;
+- STDP delays are dendritic (``dendritic_delay_fraction=1``); additive A_plus is scaled by w_max
+  (the common layer divides the profile's absolute steps by w_max); inhibitory weights are negative;
+- input spikes must come later than min_delay, and after a run NEST drops, silently, every new input
+  spike within 2 min_delay of the time it has reached (pyNN.nest feeds inputs through parrot neurons
+  one min_delay early and simulates one min_delay ahead): ``next_input_ms`` never offers those times.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+
+import numpy as np
+
+from .pynn_common import PyNNBackend
+
+
+class _DropInitialValueWarnings(logging.Filter):
+    """pyNN.nest warns for every population that NEST cannot set I_syn's initial value (0 anyway)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "does not allow setting an initial value" not in record.getMessage()
+
+
+class Backend(PyNNBackend):
+    name = "nest"
+    extra_latency_steps = 1
+    dendritic_delay_fraction = 1.0
+
+    def __init__(self, timestep_ms: float | None = None):
+        super().__init__(timestep_ms)
+        self.operation_grid_ms = 0.0
+        self._has_run = False
+
+    def import_simulator(self):
+        os.environ.setdefault("PYNEST_QUIET", "1")  # read when nest is first imported
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Cannot find nest-config": only NESTML extensions are lost
+            import pyNN.nest as sim
+        logger = logging.getLogger("PyNN")
+        if not any(isinstance(f, _DropInitialValueWarnings) for f in logger.filters):
+            logger.addFilter(_DropInitialValueWarnings())
+        return sim
+
+    def setup_options(self) -> dict:
+        return {"spike_precision": "on_grid", "threads": 1, "verbosity": "error"}
+
+    def build(self, spec, record: str = "all") -> None:
+        """As the common layer; also records IN (the parrots) with ``record="all"``."""
+        self._has_run = False
+        self.operation_grid_ms = float(spec.profile.extra.get("operation_grid_ms", 0.0))
+        super().build(spec, record)
+        if record == "all":
+            self.populations["IN"].record("spikes")
+
+    def connector(self, pairs: np.ndarray, delay_ms: float):
+        return _bulk_connector_class()(pairs)
+
+    def input_times(self, times) -> list[float]:
+        # spikes already delivered stay out: the generators need not carry the whole history
+        return [float(t) for t in times if t > self.t_ms + 1e-9]
+
+    def run_until(self, t_ms: float) -> None:
+        if t_ms > self.t_ms:
+            self._has_run = True
+        super().run_until(t_ms)
+
+    def next_input_ms(self) -> float:
+        """Earliest input time (ms) NEST still delivers, rounded up to the profile's operation grid.
+
+        Before the first run: min_delay + dt (a parrot's generator needs a time > 0). After a run to t:
+        t + 2 min_delay + dt (t + 2 min_delay itself is dropped; measured at dt 0.25, 0.5 and 1 ms).
+        """
+        dt = self.timestep_ms or 0.0
+        min_delay = dt  # the common layer sets min_delay = dt
+        t = (self.t_ms + 2 * min_delay + dt) if self._has_run else (min_delay + dt)
+        grid = self.operation_grid_ms
+        if grid > 0:
+            t = math.ceil(t / grid - 1e-9) * grid
+        return t
+
+
+def _bulk_connector_class():
+    """FromListConnector that connects a whole projection with one ``nest.Connect`` call.
+
+    pyNN.nest's FromListConnector calls nest.Connect once per postsynaptic cell; every projection of
+    the CAM has one weight and one delay, so one call with ``one_to_one`` over paired node arrays is
+    enough (about 10x faster from 64 x 64 up).
+    """
+    global _BulkConnector
+    if _BulkConnector is not None:
+        return _BulkConnector
+    import nest
+    from pyNN.connectors import FromListConnector
+
+    class BulkConnector(FromListConnector):
+        def __init__(self, pairs):
+            super().__init__(np.asarray(pairs, dtype=float))
+
+        def connect(self, projection):
+            if self.conn_list.size == 0:
+                return
+            pre = self.conn_list[:, 0].astype(int)
+            post = self.conn_list[:, 1].astype(int)
+            params = projection.synapse_type.native_parameters
+            params.shape = (1,)
+            params.evaluate(simplify=True)
+            native = {k: (v.item() if isinstance(v, np.ndarray) else v) for k, v in params.items()}
+            weight, delay = float(native.pop("weight")), float(native.pop("delay"))
+            for unused in ("tau_minus", "dendritic_delay_fraction", "w_min_always_zero_in_NEST"):
+                native.pop(unused, None)
+            pre_ids = np.asarray(projection.pre.node_collection.tolist())[pre]
+            post_ids = np.asarray(projection.post.node_collection.tolist())[post]
+            # plasticity parameters (tau_plus, lambda, alpha, Wmax, mu_plus, mu_minus) are
+            # per-connection properties of stdp_synapse: pass them with the connections
+            syn = {k: float(v) for k, v in native.items()}
+            syn.update({"synapse_model": projection.nest_synapse_model,
+                        "synapse_label": projection.nest_synapse_label,
+                        "weight": weight, "delay": delay})
+            cell = projection.post.celltype
+            if not cell.standard_receptor_type:
+                syn["receptor_type"] = cell.get_receptor_type(projection.receptor_type)
+            nest.Connect(pre_ids, post_ids, {"rule": "one_to_one"}, syn)
+            projection._sources.update(pre_ids.tolist())
+            projection._simulator.state.stale_connection_cache = True
+
+    _BulkConnector = BulkConnector
+    return BulkConnector
+
+
+_BulkConnector = None
