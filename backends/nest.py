@@ -126,7 +126,7 @@ def _bulk_connector_class():
             syn = {k: float(v) for k, v in native.items()}
             syn.update({"synapse_model": projection.nest_synapse_model,
                         "synapse_label": projection.nest_synapse_label,
-                        "weight": weight, "delay": delay})
+                        "weight": np.full(len(pre), weight), "delay": np.full(len(pre), delay)})
             cell = projection.post.celltype
             if not cell.standard_receptor_type:
                 syn["receptor_type"] = cell.get_receptor_type(projection.receptor_type)
