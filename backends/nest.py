@@ -23,11 +23,14 @@ import numpy as np
 from .pynn_common import PyNNBackend
 
 
-class _DropInitialValueWarnings(logging.Filter):
-    """pyNN.nest warns for every population that NEST cannot set I_syn's initial value (0 anyway)."""
+class _QuietPyNNNest(logging.Filter):
+    """Drops two pyNN.nest warnings that say nothing to our users: NEST cannot set I_syn's initial
+    value (it is 0 anyway), and which of one possible STDP models it picked (stdp_synapse)."""
+
+    noisy = ("_set_initial_value_array", "_get_nest_synapse_model")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "does not allow setting an initial value" not in record.getMessage()
+        return record.funcName not in self.noisy
 
 
 class Backend(PyNNBackend):
@@ -47,9 +50,11 @@ class Backend(PyNNBackend):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Cannot find nest-config": only NESTML extensions are lost
             import pyNN.nest as sim
+        # pyNN 0.13 still calls nest.GetStatus/SetStatus, which NEST 3.10 flags as deprecated
+        warnings.filterwarnings("ignore", message=r"(?s).*(Get|Set)Status\(\) is deprecated", category=UserWarning)
         logger = logging.getLogger("PyNN")
-        if not any(isinstance(f, _DropInitialValueWarnings) for f in logger.filters):
-            logger.addFilter(_DropInitialValueWarnings())
+        if not any(isinstance(f, _QuietPyNNNest) for f in logger.filters):
+            logger.addFilter(_QuietPyNNNest())
         return sim
 
     def setup_options(self) -> dict:
