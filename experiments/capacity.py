@@ -82,8 +82,8 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, sizes
                        f"{r['agreed']}/{r['operations']}" if "agreed" in r else r["failed"]] for r in rows])
     (out_dir / "summary.md").write_text(
         f"# Capacity on {backend}\n\n{n_ops} random operations per size after 10 warm-up ones; RTF is wall time / "
-        f"simulated time (SpiNNaker: 1.0). Memory is the peak resident growth of the measuring process after the
-simulator is imported.\n\n"
+        f"simulated time (SpiNNaker: 1.0). Memory is the peak resident growth of the measuring process after the "
+        f"simulator is imported.\n\n"
         f"{table}\n")
     return result
 
