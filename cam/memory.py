@@ -94,7 +94,7 @@ class Memory:
                                    not_before_ms=self.backend.next_input_ms())
         spikes = sched.spikes if self.faults is None else self.faults.disturb(sched.spikes, self.profile.timestep_ms)
         self._inputs.extend(spikes)
-        trains = scheduler.Schedule((), tuple(self._inputs), 0.0).spike_trains(self.cue_size + self.content_size)
+        trains = scheduler.spike_trains(self._inputs, self.cue_size + self.content_size)
         self.backend.set_inputs(trains)
         t0 = time.perf_counter()
         dt = self.profile.timestep_ms

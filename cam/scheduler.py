@@ -22,10 +22,15 @@ class Schedule:
     end_ms: float  # when the last operation's answer is complete
 
     def spike_trains(self, n_inputs: int) -> list[np.ndarray]:
-        trains: list[list[float]] = [[] for _ in range(n_inputs)]
-        for neuron, t in self.spikes:
-            trains[neuron].append(t)
-        return [np.asarray(t, dtype=float) for t in trains]
+        return spike_trains(self.spikes, n_inputs)
+
+
+def spike_trains(spikes, n_inputs: int) -> list[np.ndarray]:
+    """(neuron, time ms) pairs -> one sorted array of times per input neuron."""
+    trains: list[list[float]] = [[] for _ in range(n_inputs)]
+    for neuron, t in spikes:
+        trains[neuron].append(t)
+    return [np.sort(np.asarray(t, dtype=float)) for t in trains]
 
 
 def _on_grid(t: float, dt: float, where: str) -> float:
