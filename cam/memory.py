@@ -119,7 +119,9 @@ class Memory:
         return self.backend.t_ms
 
     def spikes(self, population: str = "OUT"):
-        """Spike times (ms) per neuron of a population: IN, CueCue, ..., OUT."""
+        """Spike times (ms) per neuron of a population: IN (as sent), CueCue, ..., OUT."""
+        if population == "IN":
+            return scheduler.spike_trains(self._inputs, self.cue_size + self.content_size)
         return self.backend.spikes(population)
 
     def close(self) -> None:
