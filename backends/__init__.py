@@ -40,7 +40,7 @@ REGISTRY: dict[str, BackendInfo] = {
     "brian2": BackendInfo("brian2", "backends.brian2", "Brian2", "pip install .",
                           "pyNN.brian2, numpy code generation, dt 1 ms (the default)"),
     "nest": BackendInfo("nest", "backends.nest", "nest-simulator", "pip install '.[nest]'",
-                        "pyNN.nest (NEST 3.10), one thread"),
+                        "pyNN.nest (NEST 3.10), one thread, dt 0.5 ms"),
     "spinnaker": BackendInfo("spinnaker", "backends.spinnaker", "sPyNNaker", "pip install '.[spinnaker]'",
                              "sPyNNaker 7.4.1: maps on a virtual board here; runs on a configured board"),
     "spinnaker-model": BackendInfo("spinnaker-model", "backends.spinnaker_model", "numpy", "pip install .",

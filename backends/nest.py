@@ -14,12 +14,14 @@ Conventions absorbed here (TOOLCHAIN.md, SPEC.md 7; each checked on NEST itself)
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
 
 import numpy as np
 
+from . import BackendError
 from .pynn_common import PyNNBackend
 
 
@@ -41,7 +43,6 @@ class Backend(PyNNBackend):
     def __init__(self, timestep_ms: float | None = None):
         super().__init__(timestep_ms)
         self.operation_grid_ms = 0.0
-        self._has_run = False
 
     def import_simulator(self):
         os.environ.setdefault("PYNEST_QUIET", "1")  # read when nest is first imported
@@ -60,9 +61,17 @@ class Backend(PyNNBackend):
     def setup_options(self) -> dict:
         return {"spike_precision": "on_grid", "threads": 1, "verbosity": "error"}
 
+    def delay(self, latency_ms: float) -> float:
+        d = super().delay(latency_ms)
+        if d < self.timestep_ms - 1e-9:
+            raise BackendError(
+                f"nest: a latency of {latency_ms:g} ms needs a delay of {d:g} ms, below NEST's minimum of one "
+                f"step ({self.timestep_ms:g} ms): at dt {self.timestep_ms:g} ms no hop is shorter than "
+                f"{2 * self.timestep_ms:g} ms; use a profile with a finer timestep (profile \"nest\" runs at 0.5 ms)")
+        return d
+
     def build(self, spec, record: str = "all") -> None:
         """As the common layer; also records IN (the parrots) with ``record="all"``."""
-        self._has_run = False
         self.operation_grid_ms = float(spec.profile.extra.get("operation_grid_ms", 0.0))
         super().build(spec, record)
         if record == "all":
@@ -72,13 +81,11 @@ class Backend(PyNNBackend):
         return _bulk_connector_class()(pairs)
 
     def input_times(self, times) -> list[float]:
-        # spikes already delivered stay out: the generators need not carry the whole history
-        return [float(t) for t in times if t > self.t_ms + 1e-9]
-
-    def run_until(self, t_ms: float) -> None:
-        if t_ms > self.t_ms:
-            self._has_run = True
-        super().run_until(t_ms)
+        # spikes already delivered stay out: the generators need not carry the whole history. Times
+        # at or before min_delay (only injected jitter makes them) are left out too, as NEST leaves out
+        # late ones: pyNN.nest would hand their generator a time <= 0, which NEST refuses.
+        first = self.sim.get_min_delay() + 1e-9
+        return [float(t) for t in times if t > self.t_ms + 1e-9 and t > first]
 
     def next_input_ms(self) -> float:
         """Earliest input time (ms) NEST still delivers, rounded up to the profile's operation grid.
@@ -87,14 +94,15 @@ class Backend(PyNNBackend):
         t + 2 min_delay + dt (t + 2 min_delay itself is dropped; measured at dt 0.25, 0.5 and 1 ms).
         """
         dt = self.timestep_ms or 0.0
-        min_delay = dt  # the common layer sets min_delay = dt
-        t = (self.t_ms + 2 * min_delay + dt) if self._has_run else (min_delay + dt)
+        min_delay = dt if self.closed else self.sim.get_min_delay()  # the common layer sets it to dt
+        t = (self.t_ms + 2 * min_delay + dt) if self.t_ms > 0 else (min_delay + dt)
         grid = self.operation_grid_ms
         if grid > 0:
             t = math.ceil(t / grid - 1e-9) * grid
         return t
 
 
+@functools.cache
 def _bulk_connector_class():
     """FromListConnector that connects a whole projection with one ``nest.Connect`` call.
 
@@ -102,9 +110,6 @@ def _bulk_connector_class():
     the CAM has one weight and one delay, so one call with ``one_to_one`` over paired node arrays is
     enough (about 10x faster from 64 x 64 up).
     """
-    global _BulkConnector
-    if _BulkConnector is not None:
-        return _BulkConnector
     import nest
     from pyNN.connectors import FromListConnector
 
@@ -139,8 +144,4 @@ def _bulk_connector_class():
             projection._sources.update(pre_ids.tolist())
             projection._simulator.state.stale_connection_cache = True
 
-    _BulkConnector = BulkConnector
     return BulkConnector
-
-
-_BulkConnector = None

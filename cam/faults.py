@@ -40,8 +40,9 @@ class Faults:
                 projections.append(dataclasses.replace(proj, pairs=proj.pairs[keep]))
         return dataclasses.replace(spec, projections=tuple(projections))
 
-    def disturb(self, spikes, dt_ms: float):
-        """Input spikes (neuron, ms) with some dropped and some moved by up to ``jitter_steps``."""
+    def disturb(self, spikes, dt_ms: float, not_before_ms: float = 0.0):
+        """Input spikes (neuron, ms) with some dropped and some moved by up to ``jitter_steps``
+        (never before ``not_before_ms``, the earliest time the simulator still delivers)."""
         if not (self.inputs_dropped or self.inputs_jittered):
             return spikes
         rng = np.random.default_rng(self.seed + 1)
@@ -51,6 +52,6 @@ class Faults:
                 continue
             if rng.random() < self.inputs_jittered:
                 shift = int(rng.integers(1, self.jitter_steps + 1)) * (1 if rng.random() < 0.5 else -1)
-                t = max(0.0, t + shift * dt_ms)
+                t = max(not_before_ms, t + shift * dt_ms)
             out.append((neuron, t))
         return tuple(sorted(set(out), key=lambda s: (s[1], s[0])))

@@ -92,7 +92,8 @@ class Memory:
         sched = scheduler.schedule(ops, self.cue_size, self.profile,
                                    after=last.op if last else None, after_ms=last.at_ms if last else None,
                                    not_before_ms=self.backend.next_input_ms())
-        spikes = sched.spikes if self.faults is None else self.faults.disturb(sched.spikes, self.profile.timestep_ms)
+        spikes = sched.spikes if self.faults is None else self.faults.disturb(
+            sched.spikes, self.profile.timestep_ms, self.backend.next_input_ms())
         self._inputs.extend(spikes)
         trains = scheduler.spike_trains(self._inputs, self.cue_size + self.content_size)
         self.backend.set_inputs(trains)

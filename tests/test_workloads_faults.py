@@ -62,4 +62,5 @@ def test_input_faults_drop_and_jitter():
     assert 0.85 < len(dropped) / len(spikes) < 0.95
     moved = Faults(inputs_jittered=1.0, seed=3).disturb(spikes[:5], 1.0)
     assert all(abs(t - 1.0) == 1.0 or t == 0.0 for _, t in moved)
+    assert all(t >= 1.0 for _, t in Faults(inputs_jittered=1.0, seed=3).disturb(spikes[:5], 1.0, not_before_ms=1.0))
     assert Faults().disturb(spikes, 1.0) is spikes
