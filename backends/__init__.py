@@ -34,6 +34,11 @@ class BackendInfo:
     simulator: str  # the distribution that provides it
     install: str  # the command that installs it
     summary: str
+    profile: str = ""  # its default parameter profile (cam/profiles/NAME.toml); "" = the backend's name
+
+    @property
+    def default_profile(self) -> str:
+        return self.profile or self.name
 
 
 REGISTRY: dict[str, BackendInfo] = {
@@ -44,7 +49,8 @@ REGISTRY: dict[str, BackendInfo] = {
     "spinnaker": BackendInfo("spinnaker", "backends.spinnaker", "sPyNNaker", "pip install '.[spinnaker]'",
                              "sPyNNaker 7.4.1: maps on a virtual board here; runs on a configured board"),
     "spinnaker-model": BackendInfo("spinnaker-model", "backends.spinnaker_model", "numpy", "pip install .",
-                                   "a step-exact numpy model of SpiNNaker's fixed-step semantics (not a board)"),
+                                   "a step-exact numpy model of SpiNNaker's fixed-step semantics (not a board)",
+                                   profile="spinnaker"),
 }
 
 

@@ -56,7 +56,7 @@ class Memory:
         self.cue_size, self.content_size = check_sizes(cue_size, content_size)
         self.backend_name = backend
         self.backend = backends.get(backend)
-        self.profile = profile if isinstance(profile, Profile) else load(profile or backend)
+        self.profile = profile if isinstance(profile, Profile) else load(profile or backends.info(backend).default_profile)
         self.faults = faults
         self.spec = network.build_spec(cue_size, content_size, self.profile)
         if faults is not None:

@@ -24,7 +24,7 @@ def cmd_cam_run(args) -> int:
     from cam import Memory, profile, scenario, scheduler, state
     c, k, ops = scenario.load(args.scenario)
     backends.info(args.backend)
-    scheduler.place(ops, profile.load(args.profile or args.backend))  # refuse bad times before building
+    scheduler.place(ops, profile.load(args.profile or backends.info(args.backend).default_profile))  # refuse bad times before building
     if args.out:
         output.check_writable_file(args.out, args.force)
     if args.save:

@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+import backends  # noqa: E402
 from cam import Memory, profile as profiles, workloads  # noqa: E402
 
 from .common import error_kinds  # noqa: E402
@@ -34,7 +35,7 @@ def errors_at(backend: str, prof, cue_size: int, content_size: int, n_ops: int, 
 def sweep(backend: str, which: str, spacings, sizes=SIZES, seeds=(0, 1), n_ops: int = 300, log=print,
           kinds: bool = False) -> list[dict]:
     """One row per spacing: operations wrong / total (and, with ``kinds``, how they were wrong)."""
-    base = profiles.load(backend)
+    base = profiles.load(backends.info(backend).default_profile)
     field = "spacing_after_learn_ms" if which == "learn" else "spacing_after_recall_ms"
     rows = []
     for s in spacings:
@@ -72,7 +73,7 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print,
     log(f"spacing sweep on {backend}: sizes {sizes}, seeds {seeds}, {n_ops} operations each")
     learn_rows = sweep(backend, "learn", learn_spacings, sizes, seeds, n_ops, log)
     recall_rows = sweep(backend, "recall", recall_spacings, sizes, seeds, n_ops, log)
-    prof = profiles.load(backend)
+    prof = profiles.load(backends.info(backend).default_profile)
     result = {"experiment": NAME, "backend": backend, "profile": prof.name, "sizes": [list(s) for s in sizes],
               "seeds": list(seeds), "operations_per_run": n_ops, "rows": learn_rows + recall_rows,
               "minimum_after_learn_ms": minimum_safe(learn_rows),

@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+import backends  # noqa: E402
 from cam import Memory, profile as profiles, workloads  # noqa: E402
 
 from . import spacing  # noqa: E402
@@ -21,7 +22,7 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, size=
         sweep_ops: int = 300, seeds: int = 2) -> dict:
     c, k = size
     seed = seed or 0
-    prof = profiles.load(backend)
+    prof = profiles.load(backends.info(backend).default_profile)
     log(f"stress {c}x{k} on {backend}: {n_ops} random operations at {prof.spacing_after_learn_ms:g}/"
         f"{prof.spacing_after_recall_ms:g} ms")
     t0 = time.perf_counter()
