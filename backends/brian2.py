@@ -45,6 +45,7 @@ class Backend(PyNNBackend):
         brian2.prefs.codegen.target = "numpy"
         logging.getLogger("brian2").setLevel(logging.WARNING)
         brian2.BrianLogger.suppress_name("method_choice")
+        brian2.BrianLogger.suppress_name("unused_brian_object")  # a memory closed before it ran
         self._brian2 = brian2
         return sim
 
