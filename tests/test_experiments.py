@@ -11,21 +11,26 @@ from experiments import report, state_map
 from experiments.cli import main
 
 
-def run_quick(tmp_path, name, *extra):
-    out = tmp_path / name
-    assert main(["run", name, "--quick", "--out", str(out), *extra]) == 0
+BACKENDS = pytest.mark.parametrize("backend", ["brian2", "nest"])
+
+
+def run_quick(tmp_path, name, *extra, backend="brian2"):
+    out = tmp_path / f"{name}-{backend}"
+    assert main(["run", name, "--quick", "--backend", backend, "--out", str(out), *extra]) == 0
     return out, json.loads((out / "result.json").read_text())
 
 
-def test_pyramidal(tmp_path):
-    out, r = run_quick(tmp_path, "pyramidal")
+@BACKENDS
+def test_pyramidal(tmp_path, backend):
+    out, r = run_quick(tmp_path, "pyramidal", backend=backend)
     assert r["agreed"] == r["total"] == 3 * (4 + 4 + 6)
     assert [p["total"] for p in r["phases"]] == [4, 4, 6] * 3
     assert (out / "phases.png").exists() and (out / "raster.png").exists()
 
 
-def test_state_map_answers_every_question(tmp_path):
-    out, r = run_quick(tmp_path, "state-map")
+@BACKENDS
+def test_state_map_answers_every_question(tmp_path, backend):
+    out, r = run_quick(tmp_path, "state-map", backend=backend)
     grid = np.array(r["grid"])
     states = r["states"]
     for q in r["questions"]:
@@ -51,16 +56,18 @@ def test_state_map_has_a_path_from_start_to_goal():
     assert (5, 6) in seen
 
 
-def test_images_recall_the_stored_pixels(tmp_path):
-    out, r = run_quick(tmp_path, "images")
+@BACKENDS
+def test_images_recall_the_stored_pixels(tmp_path, backend):
+    out, r = run_quick(tmp_path, "images", backend=backend)
     learned = [set(o["input"]["content"]) for o in r["operations"] if o["op"] == "learn"]
     by_cue = [o for o in r["operations"] if o["op"] == "recall_cue"]
     assert [set(o["content"]) for o in by_cue] == learned
     assert r["recall_by_cue_exact"] == len(learned) and r["agreed"] == r["total"]
 
 
-def test_stress_states_a_minimum_spacing(tmp_path):
-    out, r = run_quick(tmp_path, "stress")
+@BACKENDS
+def test_stress_states_a_minimum_spacing(tmp_path, backend):
+    out, r = run_quick(tmp_path, "stress", backend=backend)
     assert r["long_run"]["agreed"] == r["long_run"]["operations"] == 200
     learn_rows = [x for x in r["sweep"] if x["after"] == "learn"]
     # below the minimum the memory fails; at and above it it does not
@@ -69,8 +76,9 @@ def test_stress_states_a_minimum_spacing(tmp_path):
     assert r["minimum_after_learn_ms"] <= 8 and (out / "spacing.png").exists()
 
 
-def test_capacity_counts_match_the_architecture(tmp_path):
-    out, r = run_quick(tmp_path, "capacity")
+@BACKENDS
+def test_capacity_counts_match_the_architecture(tmp_path, backend):
+    out, r = run_quick(tmp_path, "capacity", backend=backend)
     for row in r["rows"]:
         c, k = row["cue_size"], row["content_size"]
         assert row["neurons"] == 3 * c + 4 * k + 1 + (c + k)  # SPEC.md 2, plus OUT
@@ -81,8 +89,9 @@ def test_capacity_counts_match_the_architecture(tmp_path):
         assert row["build_s"] > 0 and row["ops_per_s"] > 0
 
 
-def test_robustness_degrades_with_faults(tmp_path):
-    out, r = run_quick(tmp_path, "robustness")
+@BACKENDS
+def test_robustness_degrades_with_faults(tmp_path, backend):
+    out, r = run_quick(tmp_path, "robustness", backend=backend)
     for fault, pts in r["curves"].items():
         assert pts[0]["level"] == 0 and pts[0]["accuracy"] == 1.0  # no fault, no error
     assert min(p["accuracy"] for pts in r["curves"].values() for p in pts) < 0.99  # 20% faults do hurt
