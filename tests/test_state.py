@@ -65,3 +65,25 @@ def test_missing_file_and_wrong_sizes(taught, tmp_path):
         read(tmp_path / "none.json")
     with pytest.raises(InputError, match="holds a 4 x 6 memory, not 5 x 10"):
         load(path, cue_size=5, content_size=10)
+
+
+@pytest.mark.parametrize("target", ["nest", "spinnaker-model", "brian2"])
+def test_learned_on_brian2_recalled_and_relearned_elsewhere(taught, target):
+    path, _ = taught
+    with load(path, backend=target) as mem:
+        assert mem.recall_cue(3).content == {2, 5}
+        assert mem.recall_content({4}).cues == {0}
+        assert mem.learn(0, set()).content == set()  # forget a loaded association
+        assert mem.recall_content({4}).cues == set()
+        assert mem.learn(2, {1, 4}).content == {1, 4}  # learn a new one
+        assert mem.recall_content({1, 5}).cues == {2, 3}
+        assert all(r.agrees for r in mem.history)
+
+
+def test_learned_on_nest_loads_on_brian2(tmp_path):
+    with Memory(3, 5, backend="nest") as mem:
+        mem.run([learn(1, {0, 4}), learn(2, {4})])
+        save(mem, tmp_path / "n.json")
+    with load(tmp_path / "n.json", backend="brian2") as mem:
+        assert mem.recall_content({4}).cues == {1, 2}
+        assert mem.recall_cue(1).content == {0, 4}
