@@ -94,9 +94,9 @@ class Memory:
                                    not_before_ms=self.backend.next_input_ms())
         spikes = sched.spikes if self.faults is None else self.faults.disturb(
             sched.spikes, self.profile.timestep_ms, self.backend.next_input_ms())
-        self._inputs.extend(spikes)
-        trains = scheduler.spike_trains(self._inputs, self.cue_size + self.content_size)
-        self.backend.set_inputs(trains)
+        inputs = self._inputs + list(spikes)
+        self.backend.set_inputs(scheduler.spike_trains(inputs, self.cue_size + self.content_size))
+        self._inputs = inputs  # only once the backend has taken them
         t0 = time.perf_counter()
         dt = self.profile.timestep_ms
         end = math.ceil(sched.end_ms / dt - 1e-9) * dt

@@ -61,6 +61,23 @@ def _size(text: str) -> tuple[int, int]:
     return check_sizes(a, b)
 
 
+def cmd_cam_map(args) -> int:
+    if args.backend != "spinnaker":
+        raise InputError(f"mapping reports come from sPyNNaker; use --backend spinnaker, not {args.backend!r}")
+    backends.get("spinnaker")  # a clear error when sPyNNaker is missing
+    from backends import spinnaker
+    from cam.operations import check_sizes
+    c, k = check_sizes(args.cue_size, args.content_size)
+    if args.json:
+        output.check_writable_file(args.json, args.force)
+    report = spinnaker.map_memory(c, k, profile=args.profile or "spinnaker")
+    print(spinnaker.format_map(report))
+    if args.json:
+        output.write_json(output.check_writable_file(args.json, args.force), report)
+        print(f"mapping written to {args.json}")
+    return 0
+
+
 def cmd_run(args) -> int:
     options = {}
     if args.size:
@@ -109,15 +126,21 @@ def cmd_backends(args) -> int:
     rows = []
     for name, info in backends.REGISTRY.items():
         try:
+            backend = backends.get(name)
+        except backends.BackendError:
+            rows.append((name, "missing", "-", f"install: {info.install}", info.summary))
+            continue
+        try:
             version = metadata.version(info.simulator)
-            status = "installed"
         except metadata.PackageNotFoundError:
-            version, status = "-", f"missing: {info.install}"
-        rows.append((name, status, version, info.summary))
-    width = max(len(r[1]) for r in rows)
-    print(f"{'backend':<10} {'status':<{width}} {'version':<10} what it does here")
-    for name, status, version, summary in rows:
-        print(f"{name:<10} {status:<{width}} {version:<10} {summary}")
+            version = "-"
+        here = "simulates" if getattr(backend, "can_simulate", True) else "maps only (virtual board)"
+        rows.append((name, "installed", version, here, info.summary))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    head = ("backend", "status", "version", "here")
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  about")
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row[:4], widths)) + "  " + row[4])
     return 0
 
 
@@ -138,6 +161,15 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="overwrite --out/--save if they exist")
     r.add_argument("--check", action="store_true", help="exit 1 if any operation disagrees with the oracle")
     r.set_defaults(func=cmd_cam_run)
+
+    m = cam.add_parser("map", help="map a memory onto SpiNNaker (a virtual board here) and report cores and chips")
+    m.add_argument("--backend", default="spinnaker", help="only spinnaker maps (default: %(default)s)")
+    m.add_argument("--cue-size", type=int, required=True)
+    m.add_argument("--content-size", type=int, required=True)
+    m.add_argument("--profile", default=None, help="parameter profile (default: spinnaker)")
+    m.add_argument("--json", default=None, help="also write the mapping report here")
+    m.add_argument("--force", action="store_true", help="overwrite --json if it exists")
+    m.set_defaults(func=cmd_cam_map)
 
     e = sub.add_parser("run", help="run an experiment: " + ", ".join(EXPERIMENTS))
     e.add_argument("name", choices=EXPERIMENTS)

@@ -112,3 +112,16 @@ def test_save_then_load_through_the_command(tmp_path, capsys):
     small = with_ops({"op": "recall_cue", "cue": 0}, c=3, k=4)
     assert main(["cam", "run", write(tmp_path, small, "s2.json"), "--load", str(saved)]) == 2
     assert "holds a 5 x 10 memory" in capsys.readouterr().err
+
+
+def test_cam_map_reports_cores_and_chips(tmp_path, capsys):
+    out = tmp_path / "map.json"
+    assert main(["cam", "map", "--cue-size", "5", "--content-size", "10", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "CueCue" in text and "total" in text
+    report = json.loads(out.read_text())
+    assert report["cores"] >= 9 and report["chips"] >= 1
+    assert report["populations"]["ContCondInt"]["neurons"] == 1
+    assert main(["cam", "map", "--backend", "brian2", "--cue-size", "5", "--content-size", "10"]) == 2
+    assert "use --backend spinnaker" in capsys.readouterr().err
+    assert main(["cam", "map", "--cue-size", "0", "--content-size", "10"]) == 2
