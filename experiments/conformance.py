@@ -66,7 +66,7 @@ def run(out_dir, backend: str | None = None, seed: int | None = 0, log=print, qu
 
 def _fmt(cell: dict) -> str:
     if cell.get("mode") == "map only":
-        return f"mapped: {cell['cores']} cores, {cell['chips']} chips ({cell['wall_s']} s)"
+        return f"mapped: {cell['cores']} cores on {cell['chips']} chip(s) ({cell['wall_s']} s)"
     return f"{cell['correct']}/{cell['total']} at {cell['spacing_ms']} ms ({cell['wall_s']} s)"
 
 
