@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+import backends
+
 from .memory import Memory
 from .operations import InputError, check_sizes
 from .oracle import Oracle
@@ -81,7 +83,7 @@ def read(path: str | Path) -> tuple[int, int, dict[int, frozenset[int]], dict]:
     return c, k, assoc, data.get("provenance", {})
 
 
-def load(path: str | Path, backend: str = "brian2", profile=None, cue_size: int | None = None,
+def load(path: str | Path, backend: str = backends.DEFAULT, profile=None, cue_size: int | None = None,
          content_size: int | None = None, **options) -> Memory:
     """A new memory on ``backend`` holding the saved associations.
 
