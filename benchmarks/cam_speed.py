@@ -127,6 +127,27 @@ def main(argv=None) -> int:
         out["main_command_s"] = m
         print(f"\n`hippocam run functional` in a new process: median {m:.1f} s wall "
               f"(90 ms simulated: real-time factor {m / 0.09:.0f} including start-up)")
+    print("\nTargets (issue 4)")
+    targets = []
+    for backend, size, t in builds:
+        limit = {"brian2": 10.0, "nest": 20.0}.get(backend)
+        if limit:
+            targets.append((f"build {backend} {size}", f"{t:.2f} s", f"<= {limit:g} s", limit / t))
+    by = {(r["backend"], r["size"]): r for r in rows}
+    if ("brian2", "64x64") in by:
+        v = by[("brian2", "64x64")]["ops_per_s"]
+        targets.append(("brian2 64x64 operations/s", f"{v:.0f}", f">= {SPINNAKER_OPS_PER_S:.0f}", v / SPINNAKER_OPS_PER_S))
+    if ("nest", "64x64") in by:
+        v = by[("nest", "64x64")]["ops_per_s"]
+        goal = 20 * SPINNAKER_OPS_PER_S
+        targets.append(("nest 64x64 operations/s", f"{v:.0f}", f">= {goal:.0f} (20x SpiNNaker)", v / goal))
+    if "main_command_s" in out:
+        targets.append(("main command, new process", f"{out['main_command_s']:.1f} s", "< 30 s",
+                        30 / out["main_command_s"]))
+    for name, got, goal, ratio in targets:
+        print(f"{name:<30} {got:>10}  target {goal:<24} {'met' if ratio >= 1 else 'MISSED'} "
+              f"(x{ratio:.2f} of target)")
+    out["targets"] = [{"what": n, "measured": g, "target": t, "ratio": r} for n, g, t, r in targets]
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)
