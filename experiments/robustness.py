@@ -17,7 +17,7 @@ from .output import write_json  # noqa: E402
 
 NAME = "robustness"
 FAULTS = ("synapses_removed", "neurons_silenced", "inputs_dropped", "inputs_jittered")
-LEVELS = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+LEVELS = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
 
 
 def workload(c: int, k: int, seed: int):

@@ -74,7 +74,7 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, size=
         f"**Long run:** {long_run['agreed']}/{n_ops} random operations agree with the oracle at the profile's "
         f"spacing ({prof.spacing_after_learn_ms:g} ms after a learn, {prof.spacing_after_recall_ms:g} ms after a "
         f"recall; {long_run['wall_s']} s).\n\n"
-        f"**Minimum safe spacing on {backend}:** {min_learn} ms after a learn, {min_recall} ms after a recall "
+        f"**Minimum safe spacing on {backend} at {c}x{k}:** {min_learn} ms after a learn, {min_recall} ms after a recall "
         f"({len(seed_list)} seeds x {sweep_ops} operations per point; the other spacing at the profile's value).\n\n"
         f"{table}\n")
     return result
