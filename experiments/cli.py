@@ -197,6 +197,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--check", action="store_true", help="exit 1 if any operation disagrees with the oracle")
     c.set_defaults(func=cmd_conformance)
 
+    from event_models import cli as event_cli  # hippocam event train / evaluate / preview
+    event_cli.register(sub)
+
     b = sub.add_parser("backends", help="list the backends, whether they are installed, and how to install")
     b.set_defaults(func=cmd_backends)
     return p

@@ -1,0 +1,267 @@
+"""A trained network as plain numpy layers, and its integer-activation ("source") forward pass.
+
+Units: every spiking layer's output is an integer spike count k in 0..D (D = ``Net.levels``) per sample, standing
+for the rate k/D spikes per time step. A layer's input in count space is ``I = sum_chains chain(k_src) + D * bias``
+and its output ``k = clip(floor((I + theta/2) / theta), 0, D)`` -- the quantised clip-floor-shift activation
+(QCFS) with D levels, which an integrate-and-fire neuron with threshold theta, initial membrane theta/2 and reset by
+subtraction reproduces (``refsim``). The last layer is a non-spiking read-out: its count-space input ``I`` is the
+logits (times D). Weights are plain numpy arrays so other tools (NIR, PyNN builders) can use them directly.
+
+A chain is a sequence of linear ops from a source layer (or the input, index -1): ``conv`` (2-D or 3-D, weight
+(Cout, Cin/groups, *kernel), stride, zero padding, groups), ``sumpool``/``avgpool`` (non-overlapping, kernel =
+stride), ``flatten`` (C order), ``dense`` (weight (out, in)), ``scale`` (a scalar: identity shortcuts).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from cam.operations import InputError
+
+FORMAT = "hippocam-event-net"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Op:
+    """One linear step of a weight chain (see the module docstring)."""
+    kind: str
+    weight: np.ndarray | None = None
+    stride: int = 1
+    padding: int = 0
+    groups: int = 1
+    kernel: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A population: its input chains, per-channel bias (count space / D), threshold and output shape.
+    ``snn_bias``: the bias the binary SNN uses instead, when calibrated (``calibrate.py``); None = ``bias``."""
+    name: str
+    inputs: tuple[tuple[int, tuple[Op, ...]], ...]
+    bias: np.ndarray
+    threshold: float
+    shape: tuple[int, ...]
+    spiking: bool = True
+    snn_bias: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Net:
+    """A trained integer-spike network. ``dataset``: how its inputs are made (see ``datasets.load_split``)."""
+    name: str
+    input_shape: tuple[int, ...]
+    levels: int
+    layers: tuple[Layer, ...]
+    dataset: dict = field(default_factory=dict)
+    classes: tuple[str, ...] = ()
+
+    @property
+    def n_params(self) -> int:
+        """Weights and biases (pooling, flatten and shortcut scales are not parameters)."""
+        n = 0
+        for layer in self.layers:
+            n += layer.bias.size
+            n += sum(op.weight.size for _, chain in layer.inputs for op in chain if op.kind in ("conv", "dense"))
+        return n
+
+
+# -------------------------------------------------------------------------------------------------- ops
+def conv(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0, groups: int = 1) -> np.ndarray:
+    """N-d cross-correlation (PyTorch's conv): x (B, Cin, *S), w (Cout, Cin/groups, *K) -> (B, Cout, *S')."""
+    nd = w.ndim - 2
+    if padding:
+        x = np.pad(x, [(0, 0), (0, 0)] + [(padding, padding)] * nd)
+    b, cin = x.shape[:2]
+    cout, cin_g = w.shape[:2]
+    ksize = w.shape[2:]
+    out_sp = tuple((s - k) // stride + 1 for s, k in zip(x.shape[2:], ksize))
+    if groups == 1 and stride == 1 and all(k == 1 for k in ksize):
+        # pointwise: one matrix product over channels
+        return np.matmul(w.reshape(cout, cin), x.reshape(b, cin, -1)).reshape((b, cout) + out_sp)
+    if cin_g == 1 and groups == cin:
+        # depthwise: one multiply-add of a shifted view per kernel offset (no im2col copy)
+        m = cout // groups
+        out = np.zeros((b, groups, m) + out_sp)
+        for off in np.ndindex(*ksize):
+            sl = tuple(slice(o, o + stride * (n - 1) + 1, stride) for o, n in zip(off, out_sp))
+            xs = x[(slice(None), slice(None)) + sl][:, :, None]
+            out += xs * w[(slice(None), 0) + off].reshape((1, groups, m) + (1,) * nd)
+        return out.reshape((b, cout) + out_sp)
+    win = sliding_window_view(x, ksize, axis=tuple(range(2, 2 + nd)))
+    win = win[(slice(None), slice(None)) + (slice(None, None, stride),) * nd]     # (B, Cin, *S', *K)
+    outs = []
+    cg = cout // groups
+    for g in range(groups):
+        wg = win[:, g * cin_g:(g + 1) * cin_g]
+        # im2col: (B, *S', Cin_g, *K) rows times the (Cin_g*K, Cout_g) weight matrix, through BLAS
+        cols = np.moveaxis(wg, 1, 1 + nd).reshape(-1, cin_g * int(np.prod(ksize)))
+        res = cols @ w[g * cg:(g + 1) * cg].reshape(cg, -1).T
+        outs.append(np.moveaxis(res.reshape((b,) + out_sp + (cg,)), -1, 1))
+    return outs[0] if groups == 1 else np.concatenate(outs, axis=1)
+
+
+def sumpool(x: np.ndarray, kernel: tuple[int, ...]) -> np.ndarray:
+    """Non-overlapping sum pooling over the trailing len(kernel) axes (sizes must divide)."""
+    nd = len(kernel)
+    shape = x.shape[:-nd]
+    for s, k in zip(x.shape[-nd:], kernel):
+        shape += (s // k, k)
+    y = x.reshape(shape)
+    return y.sum(axis=tuple(range(x.ndim - nd + 1, x.ndim + nd, 2)))
+
+
+def apply_op(op: Op, x: np.ndarray) -> np.ndarray:
+    """Apply one op to a batch x (B, *shape)."""
+    if op.kind == "conv":
+        return conv(x, op.weight, op.stride, op.padding, op.groups)
+    if op.kind == "sumpool":
+        return sumpool(x, op.kernel)
+    if op.kind == "avgpool":
+        return sumpool(x, op.kernel) / float(np.prod(op.kernel))
+    if op.kind == "flatten":
+        return x.reshape(len(x), -1)
+    if op.kind == "dense":
+        return x @ op.weight.T
+    if op.kind == "scale":
+        return x * op.weight
+    raise ValueError(f"unknown op {op.kind!r}")
+
+
+def apply_chain(chain, x: np.ndarray) -> np.ndarray:
+    for op in chain:
+        x = apply_op(op, x)
+    return x
+
+
+def indicator_chain(chain) -> tuple[Op, ...]:
+    """The chain with every weight replaced by 1 where it is non-zero (and pooling as a plain sum): applied to
+    spike counts it counts synaptic events, applied to ones it counts synapses (fan-in)."""
+    out = []
+    for op in chain:
+        if op.kind in ("conv", "dense"):
+            out.append(Op(op.kind, (op.weight != 0).astype(float), op.stride, op.padding, op.groups, op.kernel))
+        elif op.kind == "avgpool":
+            out.append(Op("sumpool", None, op.stride, op.padding, op.groups, op.kernel))
+        elif op.kind == "scale":
+            out.append(Op("scale", np.asarray(float(np.any(op.weight != 0)))))
+        else:
+            out.append(op)
+    return tuple(out)
+
+
+def bias_term(layer: Layer, snn: bool = False) -> np.ndarray:
+    """The layer's bias (the SNN's calibrated one if ``snn`` and there is one) broadcast to (1, *shape)."""
+    b = np.asarray(layer.snn_bias if snn and layer.snn_bias is not None else layer.bias, float)
+    return b.reshape((1, -1) + (1,) * (len(layer.shape) - 1)) if b.ndim == 1 else b[None]
+
+
+def layer_input(layer: Layer, acts: list, x) -> np.ndarray:
+    """Sum of the layer's chains applied to their sources (index -1 = the net's input ``x``)."""
+    total = 0.0
+    for src, chain in layer.inputs:
+        total = total + apply_chain(chain, x if src < 0 else acts[src])
+    return total
+
+
+def quantise(current: np.ndarray, threshold: float, levels: int) -> np.ndarray:
+    """Integer activation: clip(floor((I + theta/2) / theta), 0, D). (The same arithmetic as ``refsim``.)"""
+    v = threshold / 2 + current
+    return np.clip(np.floor(v / threshold), 0, levels)
+
+
+def default_batch(net: Net) -> int:
+    """Samples per chunk: bounded so that the im2col copies of big inputs (3-D voxels) stay small in memory."""
+    return int(np.clip(500_000 // max(1, int(np.prod(net.input_shape))), 1, 128))
+
+
+def forward(net: Net, counts: np.ndarray, batch: int | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The source network on input counts (B, *input_shape): (logits in count space (B, classes), per-layer
+    output counts (spiking layers) or read-out inputs)."""
+    counts = np.asarray(counts, float)
+    check_input(net, counts)
+    batch = batch or default_batch(net)
+    outs = [[] for _ in net.layers]
+    for s in range(0, len(counts), batch):
+        x = counts[s:s + batch]
+        acts = []
+        for layer in net.layers:
+            cur = layer_input(layer, acts, x) + net.levels * bias_term(layer)
+            acts.append(quantise(cur, layer.threshold, net.levels) if layer.spiking else cur)
+        for o, a in zip(outs, acts):
+            o.append(a)
+    outs = [np.concatenate(o) for o in outs]
+    return outs[-1], outs
+
+
+def predict(net: Net, counts: np.ndarray) -> np.ndarray:
+    return np.argmax(forward(net, counts)[0], axis=1)
+
+
+def check_input(net: Net, counts: np.ndarray) -> None:
+    if counts.ndim != len(net.input_shape) + 1 or tuple(counts.shape[1:]) != tuple(net.input_shape):
+        raise InputError(f"{net.name} takes inputs of shape (N, {', '.join(map(str, net.input_shape))}), got "
+                         f"{counts.shape}")
+
+
+# ------------------------------------------------------------------------------------------ save / load
+def _op_spec(op: Op, key: str, arrays: dict) -> dict:
+    d = {"kind": op.kind, "stride": op.stride, "padding": op.padding, "groups": op.groups,
+         "kernel": list(op.kernel)}
+    if op.weight is not None:
+        arrays[key] = np.asarray(op.weight, np.float32)
+    return d
+
+
+def save(net: Net, path) -> Path:
+    """Write ``net`` to one ``.npz`` (float32 weights, a JSON description under ``spec``)."""
+    arrays: dict = {}
+    layers = []
+    for i, layer in enumerate(net.layers):
+        arrays[f"L{i}.bias"] = np.asarray(layer.bias, np.float32)
+        if layer.snn_bias is not None:
+            arrays[f"L{i}.snn_bias"] = np.asarray(layer.snn_bias, np.float32)
+        layers.append({"name": layer.name, "threshold": float(layer.threshold), "shape": list(layer.shape),
+                       "spiking": layer.spiking,
+                       "inputs": [{"source": src, "ops": [_op_spec(op, f"L{i}.in{j}.op{k}", arrays)
+                                                           for k, op in enumerate(chain)]}
+                                  for j, (src, chain) in enumerate(layer.inputs)]})
+    spec = {"format": FORMAT, "version": VERSION, "name": net.name, "input_shape": list(net.input_shape),
+            "levels": net.levels, "layers": layers, "dataset": net.dataset, "classes": list(net.classes)}
+    path = Path(path)
+    np.savez_compressed(path, spec=np.array(json.dumps(spec)), **arrays)
+    return path
+
+
+def load(path) -> Net:
+    """Read a net written by ``save``; a file that is not one gives an InputError."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such model file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            spec = json.loads(str(z["spec"]))
+            arrays = {k: z[k] for k in z.files if k != "spec"}
+    except (KeyError, ValueError, OSError, json.JSONDecodeError) as err:
+        raise InputError(f"{path}: not a hippocam event model ({err.__class__.__name__}); "
+                         "give a .npz written by 'hippocam event train'") from None
+    if spec.get("format") != FORMAT:
+        raise InputError(f"{path}: not a hippocam event model (format {spec.get('format')!r})")
+    if spec.get("version") != VERSION:
+        raise InputError(f"{path}: model format version {spec.get('version')}; this hippocam reads {VERSION}")
+    layers = []
+    for i, ls in enumerate(spec["layers"]):
+        inputs = []
+        for j, ins in enumerate(ls["inputs"]):
+            chain = tuple(Op(o["kind"], arrays.get(f"L{i}.in{j}.op{k}"), o["stride"], o["padding"], o["groups"],
+                             tuple(o["kernel"])) for k, o in enumerate(ins["ops"]))
+            inputs.append((ins["source"], chain))
+        snn_bias = arrays[f"L{i}.snn_bias"].astype(float) if f"L{i}.snn_bias" in arrays else None
+        layers.append(Layer(ls["name"], tuple(inputs), arrays[f"L{i}.bias"].astype(float), ls["threshold"],
+                            tuple(ls["shape"]), ls["spiking"], snn_bias))
+    return Net(spec["name"], tuple(spec["input_shape"]), spec["levels"], tuple(layers), spec.get("dataset", {}),
+               tuple(spec.get("classes", ())))

@@ -1,0 +1,309 @@
+"""NIR export (and import back) of a ``net.Net``, with the time step, units and reset recorded.
+
+The graph (``nir`` 1.0.8) is: ``input`` -> weight nodes -> neuron node ``L{i}`` for every layer, one chain of weight
+nodes ``L{i}.in{j}.op{k}`` per input of a layer (several edges into one node add up), the last layer -> ``output``.
+
+Semantics (also written into the graph's metadata): discrete time, step ``dt`` = 1 ms (``time_unit`` "ms").
+A spiking layer is ``nir.IF`` with r = 1/dt (so one step adds the input current: v += I[t]), ``v_threshold`` = the
+layer's threshold, ``v_reset`` = 0. The current I[t] = the weight chains applied to the spikes of step t (0/1 per
+neuron) plus the bias of the chain's last node (the SNN's calibrated bias when there is one), added once per step.
+A spike is emitted when v >= v_threshold; the reference reset is by subtraction (v -= v_threshold) with v starting
+at v_threshold/2 (metadata ``reset``, ``v_initial``). The read-out is ``nir.LI`` with tau = 1e9 ms and r = tau/dt:
+a perfect integrator over the run (argmax of v after T steps). Inputs are spike trains made by
+``encodings.spread`` from counts in 0..D.
+
+Grouped (depthwise) convs are written as dense ``Conv2d`` weights with zeros between groups (nir 1.0.8's type
+check cannot read grouped weights back). 3-D layers (NIR has no Conv3d) are written exactly as 2-D ones over a
+folded shape: a (C, X, Y, Z) tensor is read as (C*X, Y, Z) in C order; a 3-D conv becomes a ``Conv2d`` whose
+weight is block-banded along X, a 3-D pool a 1x1 ``Conv2d`` summing X slices followed by a 2-D pool. The folding is
+recorded in the metadata (``fold_3d``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cam.operations import InputError
+
+from .net import Layer, Net, Op
+
+DT_MS = 1.0
+READOUT_TAU_MS = 1e9
+
+
+def _nir():
+    try:
+        import nir
+    except ImportError:
+        raise InputError("NIR export needs the nir package: pip install nir==1.0.8") from None
+    return nir
+
+
+def _fold(shape):
+    """(C, X, Y, Z) -> (C*X, Y, Z); 1-D and 2-D shapes unchanged."""
+    shape = tuple(int(s) for s in shape)
+    return (shape[0] * shape[1],) + shape[2:] if len(shape) == 4 else shape
+
+
+def _conv3d_as_2d(w, stride, pad, depth_in):
+    """A 3-D conv weight (Cout, Cin, kx, ky, kz) over X of size ``depth_in`` as a Conv2d weight over folded
+    channels (Cout*Xo, Cin*X, ky, kz): output slice xo takes input slice xi = xo*stride + a - pad through kernel
+    tap a."""
+    cout, cin, kx = w.shape[:3]
+    depth_out = (depth_in + 2 * pad - kx) // stride + 1
+    w2 = np.zeros((cout, depth_out, cin, depth_in) + w.shape[3:], w.dtype)
+    for xo in range(depth_out):
+        for a in range(kx):
+            xi = xo * stride + a - pad
+            if 0 <= xi < depth_in:
+                w2[:, xo, :, xi] = w[:, :, a]
+    return w2.reshape((cout * depth_out, cin * depth_in) + w.shape[3:]), depth_out
+
+
+def _ungroup(w, groups):
+    """A grouped conv weight as the equivalent dense one (zeros between groups): nir 1.0.8's type check reads
+    the input channels from weight.shape[1], so grouped convs do not survive a write and read."""
+    if groups == 1:
+        return w
+    cout, cin_g = w.shape[:2]
+    cg = cout // groups
+    full = np.zeros((cout, cin_g * groups) + w.shape[2:], w.dtype)
+    for g in range(groups):
+        full[g * cg:(g + 1) * cg, g * cin_g:(g + 1) * cin_g] = w[g * cg:(g + 1) * cg]
+    return full
+
+
+def _pool3d_as_2d(kernel, channels, depth_in, average):
+    """A non-overlapping 3-D pool as (1x1 Conv2d summing kx slices along X, 2-D pool over Y, Z)."""
+    kx = kernel[0]
+    depth_out = depth_in // kx
+    w = np.zeros((channels, depth_out, channels, depth_in, 1, 1), np.float32)
+    for c in range(channels):
+        for xo in range(depth_out):
+            w[c, xo, c, xo * kx:(xo + 1) * kx] = 1.0 / kx if average else 1.0
+    return w.reshape(channels * depth_out, channels * depth_in, 1, 1), depth_out
+
+
+def _chain_nodes(nir, chain, in_shape, bias, prefix):
+    """NIR nodes for one chain starting from a tensor of ``in_shape`` (unfolded); the bias (per channel) goes on
+    the last conv/dense node. Returns ([(name, node)], out_shape)."""
+    nodes = []
+    shape = tuple(in_shape)
+    last_w = max((k for k, op in enumerate(chain) if op.kind in ("conv", "dense")), default=None)
+    for k, op in enumerate(chain):
+        name = f"{prefix}.op{k}"
+        b = bias if k == last_w else None
+        if op.kind == "conv" and op.weight.ndim == 4:
+            c_out = op.weight.shape[0]
+            bb = np.zeros(c_out, np.float32) if b is None else np.asarray(b, np.float32)
+            nodes.append((name, nir.Conv2d(input_shape=np.array(shape[1:]),
+                                           weight=_ungroup(op.weight, op.groups).astype(np.float32),
+                                           stride=op.stride, padding=op.padding, dilation=1, groups=1, bias=bb)))
+            shape = (c_out,) + tuple((s + 2 * op.padding - k_) // op.stride + 1
+                                     for s, k_ in zip(shape[1:], op.weight.shape[2:]))
+        elif op.kind == "conv":                       # 3-D, folded along X
+            if op.groups != 1:
+                raise InputError(f"{prefix}: grouped 3-D convolutions cannot be exported")
+            w2, depth_out = _conv3d_as_2d(op.weight, op.stride, op.padding, shape[1])
+            c_out = op.weight.shape[0]
+            bb = np.zeros(c_out, np.float32) if b is None else np.asarray(b, np.float32)
+            out_yz = tuple((s + 2 * op.padding - k_) // op.stride + 1 for s, k_ in zip(shape[2:], op.weight.shape[3:]))
+            nodes.append((name, nir.Conv2d(input_shape=np.array(shape[2:]), weight=w2.astype(np.float32),
+                                           stride=op.stride, padding=op.padding, dilation=1, groups=1,
+                                           bias=np.repeat(bb, depth_out))))
+            shape = (c_out, depth_out) + out_yz
+        elif op.kind in ("sumpool", "avgpool"):
+            ker = tuple(op.kernel)
+            avg = op.kind == "avgpool"
+            if len(ker) == 3:
+                w2, depth_out = _pool3d_as_2d(ker, shape[0], shape[1], avg)
+                nodes.append((name + "x", nir.Conv2d(input_shape=np.array(shape[2:]), weight=w2, stride=1, padding=0,
+                                                     dilation=1, groups=1, bias=np.zeros(len(w2), np.float32))))
+                shape = (shape[0], depth_out) + shape[2:]
+                ker = ker[1:]
+            pool = nir.AvgPool2d if avg else nir.SumPool2d
+            nodes.append((name, pool(kernel_size=np.array(ker), stride=np.array(ker), padding=np.array([0, 0]))))
+            shape = shape[:-2] + tuple(s // k_ for s, k_ in zip(shape[-2:], ker))
+        elif op.kind == "flatten":
+            nodes.append((name, nir.Flatten(input_type={"input": np.array(_fold(shape))}, start_dim=0, end_dim=-1)))
+            shape = (int(np.prod(shape)),)
+        elif op.kind == "dense":
+            if b is None:
+                nodes.append((name, nir.Linear(weight=op.weight.astype(np.float32))))
+            else:
+                nodes.append((name, nir.Affine(weight=op.weight.astype(np.float32), bias=np.asarray(b, np.float32))))
+            shape = (op.weight.shape[0],)
+        elif op.kind == "scale":
+            nodes.append((name, nir.Scale(scale=np.full(_fold(shape), float(op.weight), np.float32))))
+        else:
+            raise InputError(f"{prefix}: op {op.kind!r} has no NIR form")
+    return nodes, shape
+
+
+def to_nir(net: Net, steps: int | None = None, dt_ms: float = DT_MS):
+    """The NIR graph of ``net`` (see the module docstring for the semantics)."""
+    nir = _nir()
+    nodes = {"input": nir.Input(input_type={"input": np.array(_fold(net.input_shape))})}
+    edges = []
+    folded = any(len(layer.shape) == 4 for layer in net.layers) or len(net.input_shape) == 4
+    for i, layer in enumerate(net.layers):
+        target = f"L{i}"
+        for j, (src, chain) in enumerate(layer.inputs):
+            in_shape = net.input_shape if src < 0 else net.layers[src].shape
+            bias = (layer.snn_bias if layer.snn_bias is not None else layer.bias) if j == 0 else None
+            chain_nodes, _ = _chain_nodes(nir, chain, in_shape, bias, f"{target}.in{j}")
+            prev = "input" if src < 0 else f"L{src}"
+            for name, node in chain_nodes:
+                nodes[name] = node
+                edges.append((prev, name))
+                prev = name
+            edges.append((prev, target))
+        shape = _fold(layer.shape)
+        if layer.spiking:
+            nodes[target] = nir.IF(r=np.full(shape, 1.0 / dt_ms), v_threshold=np.full(shape, layer.threshold),
+                                   v_reset=np.zeros(shape),
+                                   metadata={"reset": "subtract", "v_initial": 0.5 * layer.threshold,
+                                             "spike_condition": "v >= v_threshold", "name": layer.name})
+        else:
+            nodes[target] = nir.LI(tau=np.full(shape, READOUT_TAU_MS), r=np.full(shape, READOUT_TAU_MS / dt_ms),
+                                   v_leak=np.zeros(shape),
+                                   metadata={"role": "readout: argmax of v after T steps", "name": layer.name})
+    nodes["output"] = nir.Output(output_type={"output": np.array(_fold(net.layers[-1].shape))})
+    edges.append((f"L{len(net.layers) - 1}", "output"))
+    calibrated = any(layer.snn_bias is not None for layer in net.layers)
+    meta = {"producer": "hippocam.event_models", "model": net.name, "dt": float(dt_ms), "time_unit": "ms",
+            "biases": "calibrated for the binary SNN (Layer.snn_bias)" if calibrated else "as trained",
+            "discretisation": "discrete time; per step v += r*dt*I[t] (IF), spikes of step t reach the next layer "
+                              "in the same step (no delay)",
+            "reset": "subtract", "v_initial_fraction": 0.5, "spike_condition": "v >= v_threshold",
+            "levels": int(net.levels), "input_encoding": "counts k in 0..levels spread over T steps: "
+                                                         "floor(t*k/levels + 1/2) spikes by step t",
+            "input_shape": ",".join(map(str, net.input_shape)),
+            "fold_3d": "(C,X,Y,Z) read as (C*X,Y,Z) in C order" if folded else "none",
+            "readout": "LI with tau=1e9 ms is a perfect integrator; class = argmax v after T steps"}
+    if steps is not None:
+        meta["steps"] = int(steps)
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
+
+
+def write(net: Net, path, steps: int | None = None, dt_ms: float = DT_MS) -> Path:
+    nir = _nir()
+    path = Path(path)
+    nir.write(str(path), to_nir(net, steps, dt_ms))
+    return path
+
+
+def _s(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def from_nir(graph, name: str = "imported", levels: int | None = None) -> Net:
+    """Rebuild a ``Net`` from a graph written by ``to_nir`` (or one of the same shape: IF / LI neurons, weight
+    chains of Conv2d, SumPool2d, AvgPool2d, Flatten, Linear, Affine, Scale). 3-D nets come back folded."""
+    nir = _nir()
+    if isinstance(graph, (str, Path)):
+        try:
+            graph = nir.read(str(graph))
+        except (OSError, KeyError, ValueError) as err:
+            raise InputError(f"{graph}: not a readable NIR file ({err})") from None
+    nodes, edges = graph.nodes, [(_s(a), _s(b)) for a, b in graph.edges]
+    preds = {}
+    for a, b in edges:
+        preds.setdefault(b, []).append(a)
+    neuron_names = [k for k, n in nodes.items() if isinstance(n, (nir.IF, nir.LI))]
+    meta = {k: _s(v) if isinstance(v, bytes) else v for k, v in (graph.metadata or {}).items()}
+    if levels is None:
+        levels = int(meta.get("levels", 1))
+    inp = next((k for k, n in nodes.items() if isinstance(n, nir.Input)), None)
+    if inp is None:
+        raise InputError("the NIR graph has no Input node")
+    input_shape = tuple(int(s) for s in np.asarray(nodes[inp].input_type["input"]))
+    index, shapes = {}, {}
+    layers = []
+    order = _topo([n for n in neuron_names], preds, nodes, nir)
+    for target in order:
+        inputs, bias = [], None
+        for first in preds.get(target, []):
+            chain, cur = [], first
+            while not (cur == inp or cur in index):
+                node = nodes[cur]
+                op, b = _op_from_node(nir, node, cur)
+                chain.append(op)
+                if b is not None:
+                    if bias is not None or cur != first:
+                        raise InputError(f"node {cur}: a bias is supported only on the last node before a neuron")
+                    bias = b
+                ps = preds.get(cur, [])
+                if len(ps) != 1:
+                    raise InputError(f"node {cur}: a weight node must have exactly one input, has {len(ps)}")
+                cur = ps[0]
+            inputs.append((-1 if cur == inp else index[cur], tuple(reversed(chain))))
+        node = nodes[target]
+        shape = tuple(np.asarray(node.v_threshold if isinstance(node, nir.IF) else node.tau).shape)
+        if bias is None:
+            bias = np.zeros(shape[0])
+        if isinstance(node, nir.IF):
+            th = np.unique(np.asarray(node.v_threshold))
+            if len(th) != 1:
+                raise InputError(f"node {target}: only one threshold per layer is supported")
+            layer = Layer(target, tuple(inputs), np.asarray(bias, float), float(th[0]), shape, True)
+        else:
+            layer = Layer(target, tuple(inputs), np.asarray(bias, float), 1.0, shape, False)
+        index[target] = len(layers)
+        layers.append(layer)
+    return Net(name, input_shape, levels, tuple(layers))
+
+
+def _topo(neurons, preds, nodes, nir):
+    """Neuron nodes in an order where every source comes first."""
+    def sources(n):
+        out, stack, seen = set(), list(preds.get(n, [])), set()
+        while stack:
+            c = stack.pop()
+            if c in seen:
+                continue
+            seen.add(c)
+            if c in neurons:
+                out.add(c)
+            else:
+                stack.extend(preds.get(c, []))
+        return out
+    deps = {n: sources(n) for n in neurons}
+    order, done = [], set()
+    while len(order) < len(neurons):
+        ready = [n for n in neurons if n not in done and deps[n] <= done]
+        if not ready:
+            raise InputError("the NIR graph has a recurrent loop between neuron nodes; not supported here")
+        for n in ready:
+            order.append(n)
+            done.add(n)
+    return order
+
+
+def _op_from_node(nir, node, name):
+    if isinstance(node, nir.Conv2d):
+        pad = node.padding
+        if isinstance(pad, str) or np.ndim(pad) and len(set(np.atleast_1d(pad).tolist())) != 1:
+            raise InputError(f"node {name}: only equal integer padding is supported")
+        stride = np.atleast_1d(node.stride)
+        if len(set(stride.tolist())) != 1 or np.any(np.atleast_1d(node.dilation) != 1):
+            raise InputError(f"node {name}: only equal strides and no dilation are supported")
+        b = np.asarray(node.bias)
+        return Op("conv", np.asarray(node.weight, float), int(stride[0]), int(np.atleast_1d(pad)[0]),
+                  int(node.groups)), (b if np.any(b != 0) else None)
+    if isinstance(node, (nir.SumPool2d, nir.AvgPool2d)):
+        k = tuple(int(v) for v in np.atleast_1d(node.kernel_size))
+        if tuple(np.atleast_1d(node.stride)) != k or np.any(np.asarray(node.padding) != 0):
+            raise InputError(f"node {name}: only non-overlapping pools without padding are supported")
+        return Op("avgpool" if isinstance(node, nir.AvgPool2d) else "sumpool", kernel=k), None
+    if isinstance(node, nir.Flatten):
+        return Op("flatten"), None
+    if isinstance(node, nir.Affine):
+        return Op("dense", np.asarray(node.weight, float)), np.asarray(node.bias, float)
+    if isinstance(node, nir.Linear):
+        return Op("dense", np.asarray(node.weight, float)), None
+    if isinstance(node, nir.Scale):
+        vals = np.unique(np.asarray(node.scale))
+        return Op("scale", vals[0] if len(vals) == 1 else np.asarray(node.scale, float)), None
+    raise InputError(f"node {name}: {type(node).__name__} is not supported by this importer")

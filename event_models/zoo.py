@@ -1,0 +1,225 @@
+"""The model families, their training recipes, the training run that writes a model and its card, and the
+shipped models (``event_models/models/NAME.npz`` + ``NAME.json``).
+
+Families (``hippocam event train FAMILY`` trains every model of one):
+
+* ``cnn`` (A, spike-driven conv net after Meta-SpikeFormer's conv stages): ``digits-cnn``, ``saccade-cnn`` and the
+  4-bit-weight variant ``digits-cnn-w4`` (QSD-style LSQ weights);
+* ``gesture`` (B, event-camera classifier): ``gesture-frames`` (frame-based, family A's net on time-binned
+  frames) and ``gesture-points`` (SpikePoint-lite on the grouped event cloud);
+* ``voxel`` (C, E-3DSNN-lite): ``modelnet-voxel`` (3-D conv net on Spike Voxel Coding) and the point-MLP baseline
+  ``modelnet-pointmlp``.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cam.operations import InputError
+
+from . import datasets, metrics, net as netmod, refsim
+from .calibrate import calibrate
+from .encodings import EVENT_CLOUD_CHANNELS
+from .train import Recipe, Unit
+
+MODELS_DIR = Path(__file__).parent / "models"
+#: training inputs used to calibrate the SNN biases (see calibrate.py)
+CALIBRATION_SAMPLES = 256
+
+
+def _sep_cnn(cin: int, size: int, width: int = 16, classes: int = 10) -> tuple:
+    """Stem conv, a spike-driven separable-conv block (pointwise, 3x3 depthwise, pointwise, shortcut from the
+    stem's spikes), a pooled 3x3 conv, and a pooled dense read-out. ``size``: input side (pixels)."""
+    w2 = 2 * width
+    side = size // 4
+    return (
+        Unit("stem", -1, (("conv", cin, width, 3, 1, 1, 1, 2),)),
+        Unit("pw1", 0, (("conv", width, w2, 1, 1, 0, 1, 2),)),
+        Unit("dw", 1, (("conv", w2, w2, 3, 1, 1, w2, 2),)),
+        Unit("pw2", 2, (("conv", w2, width, 1, 1, 0, 1, 2),), add=0),
+        Unit("conv2", 3, (("avgpool", (2, 2)), ("conv", width, w2, 3, 1, 1, 1, 2))),
+        Unit("out", 4, (("avgpool", (2, 2)), ("flatten",), ("dense", w2 * side * side, classes)), spiking=False),
+    )
+
+
+def _point_net(cin: int, groups: int, k: int, width: int = 24, classes: int = 10) -> tuple:
+    """SpikePoint-lite: a shared MLP per event (1x1 convs) with an identity-mapping residual block, average
+    pooling over each group's neighbours, a per-group MLP, global average pooling, and a dense read-out."""
+    w2, w4 = 2 * width, 4 * width
+    return (
+        Unit("mlp1", -1, (("conv", cin, width, 1, 1, 0, 1, 2),)),
+        Unit("mlp2", 0, (("conv", width, w2, 1, 1, 0, 1, 2),)),
+        Unit("res", 1, (("conv", w2, w2, 1, 1, 0, 1, 2),), add=1),
+        Unit("group", 2, (("avgpool", (1, k)), ("conv", w2, w4, 1, 1, 0, 1, 2))),
+        Unit("out", 3, (("avgpool", (groups, 1)), ("flatten",), ("dense", w4, classes)), spiking=False),
+    )
+
+
+def _point_mlp(cin: int, n: int, width: int = 32, classes: int = 10) -> tuple:
+    """PointNet-lite baseline: a shared per-point MLP, global average pooling, a dense read-out."""
+    return (
+        Unit("mlp1", -1, (("conv", cin, width, 1, 1, 0, 1, 2),)),
+        Unit("mlp2", 0, (("conv", width, 2 * width, 1, 1, 0, 1, 2),)),
+        Unit("mlp3", 1, (("conv", 2 * width, 4 * width, 1, 1, 0, 1, 2),)),
+        Unit("out", 2, (("avgpool", (n, 1)), ("flatten",), ("dense", 4 * width, classes)), spiking=False),
+    )
+
+
+def _voxel_net(cin: int, grid: int, width: int = 8, classes: int = 10) -> tuple:
+    """E-3DSNN-lite: 3x3x3 convs on the voxel grid with a residual block, average pooling, a dense read-out."""
+    g4 = grid // 4
+    w2, w4 = 2 * width, 4 * width
+    return (
+        Unit("conv1", -1, (("conv", cin, width, 3, 1, 1, 1, 3),)),
+        Unit("conv2", 0, (("avgpool", (2, 2, 2)), ("conv", width, w2, 3, 1, 1, 1, 3))),
+        Unit("res", 1, (("conv", w2, w2, 3, 1, 1, 1, 3),), add=1),
+        Unit("conv3", 2, (("avgpool", (2, 2, 2)), ("conv", w2, w4, 3, 1, 1, 1, 3))),
+        Unit("out", 3, (("avgpool", (g4, g4, g4)), ("flatten",), ("dense", w4, classes)), spiking=False),
+    )
+
+
+def recipes(seed: int = 0) -> dict[str, Recipe]:
+    """Every shipped model's recipe (``seed`` seeds both the data and the training)."""
+    d4 = dict(seed=seed, levels=4)
+    d8 = dict(seed=seed, levels=8)
+    cloud = (len(EVENT_CLOUD_CHANNELS), datasets.CLOUD_GROUPS, datasets.CLOUD_K)
+    g = datasets.VOXEL_GRID
+    return {r.name: r for r in [
+        Recipe("digits-cnn", "cnn", {"name": "digits", "view": "image", **d4}, _sep_cnn(1, 8, 24), (1, 8, 8),
+               epochs=80, shift_augment=1, steps=(1, 2, 4, 8, 16, 32), stated=8),
+        Recipe("digits-cnn-w4", "cnn", {"name": "digits", "view": "image", **d4}, _sep_cnn(1, 8, 24), (1, 8, 8),
+               epochs=80, shift_augment=1, w4=True, steps=(1, 2, 4, 8, 16, 32), stated=8,
+               notes="4-bit LSQ weights per output channel (QSD-style)"),
+        Recipe("saccade-cnn", "cnn", {"name": "saccade", "view": "frames", **d4}, _sep_cnn(6, 16), (6, 16, 16),
+               epochs=40, steps=(1, 2, 4, 8, 16, 32), stated=8),
+        Recipe("gesture-frames", "gesture", {"name": "gestures", "view": "frames", **d4}, _sep_cnn(8, 16),
+               (8, 16, 16), epochs=40, steps=(1, 2, 4, 8, 16, 32), stated=8),
+        Recipe("gesture-points", "gesture", {"name": "gestures", "view": "cloud", **d8}, _point_net(*cloud, 32),
+               cloud, epochs=30, steps=(4, 8, 16, 32, 64), stated=32),
+        Recipe("modelnet-voxel", "voxel", {"name": "pointclouds", "view": "voxels", **d4}, _voxel_net(7, g),
+               (7, g, g, g), epochs=15, steps=(2, 4, 8, 16), stated=8),
+        Recipe("modelnet-pointmlp", "voxel", {"name": "pointclouds", "view": "points", **d8},
+               _point_mlp(9, datasets.MLP_POINTS), (9, datasets.MLP_POINTS, 1), epochs=30,
+               steps=(2, 4, 8, 16, 32), stated=8),
+    ]}
+
+
+FAMILIES = {"cnn": ("digits-cnn", "saccade-cnn", "digits-cnn-w4"), "gesture": ("gesture-frames", "gesture-points"),
+            "voxel": ("modelnet-voxel", "modelnet-pointmlp")}
+
+
+def resolve_family(name: str) -> tuple[str, ...]:
+    """Model names for a family name, or a single model name."""
+    if name in FAMILIES:
+        return FAMILIES[name]
+    if name in recipes():
+        return (name,)
+    raise InputError(f"unknown family or model {name!r}; use a family ({', '.join(FAMILIES)}) or a model "
+                     f"({', '.join(recipes())})")
+
+
+def _load() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def train_model(name: str, seed: int, out: Path, data_dir=None, threads: int = 1, optimizer: str | None = None,
+                epochs: int | None = None, log=print, command: str = "") -> dict:
+    """Train one model, export it (``out/NAME.npz``, ``NAME.nir``), evaluate it on its test set with the numpy
+    code and write its card ``out/NAME.json``. Returns the card."""
+    from . import train as tr
+    tr.require_torch()
+    recipe = recipes(seed)[name]
+    changes = {}
+    if optimizer:
+        changes["optimizer"] = optimizer
+    if epochs:
+        changes["epochs"] = epochs
+    if changes:
+        import dataclasses
+        recipe = dataclasses.replace(recipe, **changes)
+    t0 = time.perf_counter()
+    load0 = _load()
+    log(f"{name}: building data ({recipe.dataset['name']}, seed {seed}) ...")
+    x_train, y_train = datasets.load_split(recipe.dataset, "train", folder=data_dir, progress=log)
+    x_test, y_test = datasets.load_split(recipe.dataset, "test", folder=data_dir, progress=log)
+    t_data = time.perf_counter() - t0
+    log(f"{name}: {len(x_train)} train / {len(x_test)} test samples of shape {x_train.shape[1:]} "
+        f"({t_data:.0f} s); training {recipe.epochs} epochs on {threads} thread(s) ...")
+    model = tr.fit(recipe, x_train, y_train, seed, log=log, threads=threads)
+    t_train = time.perf_counter() - t0 - t_data
+    trained = tr.export(model, recipe, datasets.classes(recipe.dataset["name"]))
+    torch_pred = np.argmax(tr.torch_logits(model, x_test, trained.levels), 1)
+    before = {"source_accuracy": float(np.mean(netmod.predict(trained, x_test) == y_test)),
+              "torch_numpy_agreement": float(np.mean(torch_pred == netmod.predict(trained, x_test))),
+              f"snn_accuracy_T{recipe.stated}": float(np.mean(refsim.simulate(
+                  trained, x_test, refsim.SimParams(steps=recipe.stated)).predictions == y_test))}
+    net, calib = trained, None
+    if recipe.calibrate:
+        t1 = time.perf_counter()
+        pick = np.random.default_rng([seed, 5]).choice(len(x_train), min(CALIBRATION_SAMPLES, len(x_train)),
+                                                        replace=False)
+        net, _ = calibrate(trained, x_train[pick], recipe.stated)
+        calib = {"samples": int(len(pick)), "steps": recipe.stated, "rounds": 1,
+                 "seconds": round(time.perf_counter() - t1, 1)}
+        log(f"  calibrated the biases for T={recipe.stated} on {len(pick)} training samples "
+            f"({calib['seconds']:.0f} s)")
+    out.mkdir(parents=True, exist_ok=True)
+    path = netmod.save(net, out / f"{name}.npz")
+    net = netmod.load(path)                      # evaluate exactly what was written
+    result = metrics.evaluate(net, x_test, y_test, recipe.steps)
+    card = {
+        "model": name, "family": recipe.family, "command": command or f"hippocam event train {name} --seed {seed}",
+        "seed": seed, "date": datetime.date.today().isoformat(), "dataset": recipe.dataset,
+        "classes": list(net.classes), "input_shape": list(net.input_shape), "levels": net.levels,
+        "params": net.n_params, "w4": recipe.w4, "optimizer": recipe.optimizer, "epochs": recipe.epochs,
+        "stated_steps": recipe.stated, "eval_steps": list(recipe.steps), "notes": recipe.notes,
+        "train_samples": int(len(x_train)), "test_samples": int(len(x_test)),
+        "seconds": {"data": round(t_data, 1), "train": round(t_train, 1),
+                    "total": round(time.perf_counter() - t0, 1)},
+        "machine": {"threads": threads, "cpus": os.cpu_count(), "load_before": load0, "load_after": _load(),
+                    "python": platform.python_version(), "torch": tr.torch.__version__},
+        "before_calibration": before, "calibration": calib,
+        "results": result,
+    }
+    try:
+        from . import nirio
+        nirio.write(net, out / f"{name}.nir", steps=recipe.stated)
+        card["nir"] = f"{name}.nir"
+    except ImportError:
+        log("  (nir is not installed: no .nir file written)")
+    (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+    stated = next(r for r in result["snn"] if r["steps"] == recipe.stated)
+    log(f"{name}: source {100 * result['source']['accuracy']:.2f}%, SNN at T={recipe.stated} "
+        f"{100 * stated['accuracy']:.2f}% (agreement {100 * stated['agreement']:.1f}%), "
+        f"{card['seconds']['total']:.0f} s")
+    return card
+
+
+# --------------------------------------------------------------------------------------------- shipped
+def shipped() -> list[str]:
+    return sorted(p.stem for p in MODELS_DIR.glob("*.npz"))
+
+
+def find_model(name_or_path: str) -> tuple[netmod.Net, dict]:
+    """A shipped model by name, or a model file (.npz, with its .json card beside it if there is one)."""
+    p = Path(name_or_path)
+    if p.suffix == ".npz" or p.is_file():
+        path = p
+    else:
+        path = MODELS_DIR / f"{name_or_path}.npz"
+        if not path.exists():
+            raise InputError(f"unknown model {name_or_path!r}; use a shipped model ({', '.join(shipped())}) or "
+                             "the path of a .npz written by 'hippocam event train'")
+    net = netmod.load(path)
+    card_path = path.with_suffix(".json")
+    card = json.loads(card_path.read_text()) if card_path.exists() else {}
+    return net, card
