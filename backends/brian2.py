@@ -35,6 +35,24 @@ class Backend(PyNNBackend):
     name = "brian2"
     extra_latency_steps = 1
     dendritic_delay_fraction = 0.0
+    # IF_curr_delta: a spike's weight is added to v by on_pre, after the step's threshold: one step late
+    # (graph builds also move the resets before the synapses: ``after_graph_setup``)
+    delta_extra_latency_steps = 1
+    min_delay_steps = 0  # Brian2 accepts a zero delay
+
+    def delta_cell_type(self, cells):
+        celltype = super().delta_cell_type(cells)
+        celltype.brian2_model = _integrator_group()
+        return celltype
+
+    def after_graph_setup(self) -> None:
+        # Brian2 resets after the synapses of a step: an input arriving in the step a cell fires would be wiped
+        # by its reset. Reset first, as the reference SNN (and NEST's iaf_psc_delta) do.
+        self.sim.simulator.state.network.schedule = ["start", "groups", "thresholds", "resets", "synapses", "end"]
+
+    def membrane(self, population: str) -> np.ndarray:
+        self._check_open()
+        return np.asarray(self.populations[population].brian2_group.v / self._brian2.mV, dtype=float)
 
     def import_simulator(self):
         import logging
@@ -91,6 +109,27 @@ def _exponential_euler_group():
             super().__init__(n, equations, method="exponential_euler", **parameters)
 
     return ExponentialEulerGroup
+
+
+@functools.cache
+def _integrator_group():
+    """pyNN.brian2's threshold group as the graph builds need it: a spike at v >= v_thresh (pyNN's is v >
+    v_thresh) and no refractory step. Brian2 counts the spike step as refractory even at tau_refrac = 0 and then
+    holds v at the reset value, so an input arriving in that step would be lost."""
+    import brian2
+    from pyNN.brian2.cells import BaseNeuronGroup
+
+    brian2.BrianLogger.suppress_name("no_refractory")  # pyNN's "(unless refractory)" flag, unused here
+
+    class IntegratorGroup(BaseNeuronGroup):
+        def __init__(self, n, equations, **parameters):
+            parameters.pop("tau_refrac", None)
+            equations += """v_thresh : volt (constant)
+                            v_reset  : volt (constant)"""
+            super().__init__(n, equations, "v >= v_thresh", reset="v = v_reset", refractory=False,
+                             method="exponential_euler", **parameters)
+
+    return IntegratorGroup
 
 
 @functools.cache

@@ -153,6 +153,86 @@ class PyNNBackend:
         self.projections[projection].set(weight=np.asarray(
             [self.signed_weight(w, receptor) for w in np.ravel(matrix)]).reshape(np.shape(matrix)))
 
+    # -- generic graphs (backends.graph): the converted event networks ------------------------
+    #: steps a delta-synapse hop costs beyond its delay (IF_curr_delta adds input to v in the step it arrives)
+    delta_extra_latency_steps = 0
+    #: the shortest delay (steps) this simulator accepts
+    min_delay_steps = 1
+
+    def delta_cell_type(self, cells):
+        """The simulator's IF_curr_delta for a ``backends.graph.DeltaCells``: no leak to speak of, no refractory
+        time, no offset current; it must fire when v >= v_thresh and take every input, also in the step it fires."""
+        return self.sim.IF_curr_delta(tau_m=cells.tau_m_ms, cm=cells.cm_nF, v_rest=0.0, v_reset=cells.v_reset_mV,
+                                      v_thresh=cells.v_thresh_mV, tau_refrac=0.0, i_offset=0.0)
+
+    def after_graph_setup(self) -> None:
+        """Adjust the simulator for a graph build (after ``after_setup``)."""
+
+    def min_latency_ms(self, timestep_ms: float) -> float:
+        """Shortest hop latency (ms) between IF_curr_delta cells at ``timestep_ms``."""
+        return (self.min_delay_steps + self.delta_extra_latency_steps) * timestep_ms
+
+    def weighted_connector(self, pre: np.ndarray, post: np.ndarray, delay_ms: float):
+        """A connector for the (pre, post) pairs of one projection whose weights come from the synapse type."""
+        return self.connector(np.stack([pre, post], axis=1), delay_ms)
+
+    def build_graph(self, graph) -> None:
+        """Create the sources, IF_curr_delta cells and weighted synapses of a ``backends.graph.Graph``."""
+        from .graph import DeltaCells, split_by_sign
+        other = _live.get(self.name)
+        if other is not None and other is not self:
+            other.close()
+        dt = self.timestep_ms = graph.timestep_ms
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.sim.setup(timestep=dt, min_delay=dt, **self.setup_options())
+        _live[self.name] = self
+        self.closed = False
+        self.t_ms = 0.0
+        self.after_setup()
+        self.after_graph_setup()
+        sim = self.sim
+        self.populations, self.projections = {}, {}
+        self._v_init = {}
+        for p in graph.populations:
+            if isinstance(p, DeltaCells):
+                pop = sim.Population(p.size, self.delta_cell_type(p), label=p.name,
+                                     initial_values={"v": p.v_init_mV})
+                if p.record_spikes:
+                    pop.record("spikes")
+                self._v_init[p.name] = p.v_init_mV
+            else:
+                pop = sim.Population(p.size, sim.SpikeSourceArray(spike_times=[[] for _ in range(p.size)]),
+                                     label=p.name)
+            self.populations[p.name] = pop
+        for syn in graph.projections:
+            steps = round(syn.latency_ms / dt) - self.delta_extra_latency_steps
+            if steps < self.min_delay_steps:
+                raise BackendError(f"{self.name}: projection {syn.name} asks for a latency of {syn.latency_ms:g} ms; "
+                                   f"the shortest here is {self.min_latency_ms(dt):g} ms")
+            for receptor, idx in split_by_sign(syn):
+                # the simulator's sign convention, applied to all magnitudes at once
+                weight = np.abs(np.asarray(syn.weight_mV, float)[idx]) * self.signed_weight(1.0, receptor)
+                self.projections[f"{syn.name}.{receptor[:3]}"] = sim.Projection(
+                    self.populations[syn.pre_pop], self.populations[syn.post_pop],
+                    self.weighted_connector(np.asarray(syn.pre)[idx], np.asarray(syn.post)[idx], steps * dt),
+                    sim.StaticSynapse(weight=weight, delay=steps * dt), receptor_type=receptor,
+                    label=f"{syn.name}.{receptor[:3]}")
+
+    def set_spike_times(self, population: str, trains: list) -> None:
+        """Spike times (ms) of every source of ``population``, given before the run that delivers them."""
+        self._check_open()
+        self.populations[population].set(spike_times=[self.sim.Sequence(self.input_times(t)) for t in trains])
+
+    def set_membrane(self, population: str, v_mV) -> None:
+        """Set the membrane (mV) of every cell of ``population`` now (between runs)."""
+        self._check_open()
+        self.populations[population].initialize(v=v_mV)
+
+    def membrane(self, population: str) -> np.ndarray:
+        """The membrane (mV) of every cell of ``population`` now."""
+        raise BackendError(f"{self.name}: reading membranes is not available on this backend")
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True

@@ -87,12 +87,37 @@ def cmd_evaluate(args) -> int:
                          "evaluate it from Python with metrics.evaluate")
     print(f"{net.name}: building the test set ({net.dataset['name']}, seed {net.dataset.get('seed', 0)}) ...",
           flush=True)
+    if args.backend is not None:
+        import backends
+        if args.backend not in backends.names():
+            raise InputError(f"unknown --backend {args.backend!r}; use one of {', '.join(backends.names())}")
+        if len(steps) != 1:
+            raise InputError("--backend runs one T: give --timesteps with a single value, e.g. 8")
+        if limit is None:
+            limit = 200
     x, y = datasets.load_split(net.dataset, "test", limit=limit, folder=args.data_dir)
+    if args.backend is not None:
+        return _evaluate_on_backend(net, x, y, args, steps[0])
     with _blas_threads(1):
         result = metrics.evaluate(net, x, y, steps, reset=args.reset, input_mode=args.input)
     print(metrics.table(result))
     if card:
         print(f"card: trained by '{card.get('command')}' on {card.get('date')}, seed {card.get('seed')}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        print(f"result written to {args.json}")
+    return 0
+
+
+def _evaluate_on_backend(net, x, y, args, steps: int) -> int:
+    from experiments.common import progress
+    from . import pynn_net
+    print(f"{net.name}: building the network on {args.backend} and streaming {len(x)} samples (T={steps}) ...",
+          flush=True)
+    result = pynn_net.compare(net, x, y, args.backend, pynn_net.RunParams(steps=steps),
+                              progress=progress(lambda line: print(line, flush=True),
+                                                f"{net.name} on {args.backend}", "samples"))
+    print(pynn_net.table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
         print(f"result written to {args.json}")
@@ -131,6 +156,9 @@ def register(subparsers) -> None:
     e.add_argument("--input", default="spikes", help="spikes or current (analog first layer)")
     e.add_argument("--samples", default=None, help="evaluate on the first N test samples only")
     e.add_argument("--data-dir", default=None, help="data cache folder (default: $HIPPOCAM_CACHE or ~/.cache)")
+    e.add_argument("--backend", default=None,
+                   help="run the network as a PyNN network on this backend (brian2, nest) instead of the "
+                        "reference SNN alone, and compare the two (default samples: 200)")
     e.add_argument("--json", default=None, help="also write the result as JSON here")
     e.set_defaults(func=cmd_evaluate)
 

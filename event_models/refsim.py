@@ -8,7 +8,7 @@ This is the oracle for the PyNN builds (issue 6). Semantics, per time step t = 1
   layer's bias per step: its calibrated ``snn_bias`` in binary mode if it has one; ``bias`` times D in multispike
   mode;
 * spiking layer: v += I[t]; binary mode: s = 1 where v >= theta; multispike mode: s = clip(floor(v/theta), 0, D);
-  reset by subtraction v -= theta*s, or to value v = v_reset where s > 0; initial v = v_init*theta;
+  reset by subtraction v -= theta*s, or to value v = v_reset*theta where s > 0; initial v = v_init*theta;
 * read-out layer: v += I[t], never fires; the prediction is argmax v after T steps.
 
 With multispike neurons and T = 1 the simulation reproduces the source network (``net.forward``) exactly; with
@@ -34,7 +34,8 @@ INPUTS = ("spikes", "current")
 @dataclass(frozen=True)
 class SimParams:
     """steps: T; reset: 'subtract' or 'value'; mode: 'binary' or 'multispike'; input: 'spikes' or 'current';
-    v_init: initial membrane as a fraction of the threshold; v_reset: the reset value (reset='value');
+    v_init: initial membrane as a fraction of the threshold; v_reset: the reset value (reset='value'), also
+    as a fraction of the threshold;
     dt_ms: the step length, recorded for exports (the simulation itself is unitless in time)."""
     steps: int = 8
     reset: str = "subtract"
@@ -121,7 +122,7 @@ def simulate(net: Net, counts: np.ndarray, params: SimParams = SimParams(), batc
                     if params.reset == "subtract":
                         v[i] -= layer.threshold * s
                     else:
-                        v[i] = np.where(s > 0, params.v_reset, v[i])
+                        v[i] = np.where(s > 0, params.v_reset * layer.threshold, v[i])
                     total[i] += s
                 else:
                     s = None

@@ -5,7 +5,7 @@ import time
 from collections import Counter
 
 
-def progress(log, label: str):
+def progress(log, label: str, unit: str = "operations"):
     """A ``progress(done, total)`` callback that logs at most every 2 s of wall time."""
     state = {"t": time.perf_counter(), "start": time.perf_counter()}
 
@@ -13,7 +13,7 @@ def progress(log, label: str):
         now = time.perf_counter()
         if done == total or now - state["t"] >= 2.0:
             state["t"] = now
-            log(f"  {label}: {done}/{total} operations ({now - state['start']:.0f} s)")
+            log(f"  {label}: {done}/{total} {unit} ({now - state['start']:.0f} s)")
     return report
 
 

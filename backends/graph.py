@@ -1,0 +1,111 @@
+"""A backend-neutral network of spike sources and integrate-and-fire cells with explicit, weighted synapses.
+
+This is what the converted event networks (``event_models.pynn_net``) hand to a backend; the CAM uses its own
+``cam.network.NetworkSpec``. Units are PyNN's: ms, mV, nA, nF. Cells are PyNN's ``IF_curr_delta`` (a spike moves
+the membrane by its weight in mV at once), which every backend has; with ``tau_m_ms`` huge it is a perfect
+integrator. Weights are signed (mV): a backend splits them into excitatory and inhibitory synapses as its
+simulator wants. Latencies are hop latencies (spike to effect on the target), a whole number of steps, at least
+``Backend.min_latency_ms`` of the backend.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Sources:
+    """``size`` spike sources whose times are given with ``Backend.set_spike_times``."""
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class DeltaCells:
+    """``size`` IF_curr_delta cells. ``v_thresh_mV`` may be very large for a non-spiking read-out; ``v_init_mV``
+    is the membrane at the start (and after ``Backend.set_membrane``)."""
+    name: str
+    size: int
+    v_thresh_mV: float
+    v_reset_mV: float = 0.0
+    v_init_mV: float = 0.0
+    tau_m_ms: float = 1e7
+    cm_nF: float = 1.0
+    record_spikes: bool = True
+
+
+@dataclass(frozen=True)
+class Synapses:
+    """Static synapses ``pre[i] -> post[i]`` of weight ``weight_mV[i]`` (signed) and one hop latency (ms)."""
+    name: str
+    pre_pop: str
+    post_pop: str
+    pre: np.ndarray
+    post: np.ndarray
+    weight_mV: np.ndarray
+    latency_ms: float
+
+    def __post_init__(self):
+        if not (len(self.pre) == len(self.post) == len(self.weight_mV)):
+            raise ValueError(f"{self.name}: pre, post and weight arrays differ in length")
+
+
+@dataclass(frozen=True)
+class Graph:
+    timestep_ms: float
+    populations: tuple
+    projections: tuple[Synapses, ...]
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(p.size for p in self.populations if isinstance(p, DeltaCells))
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(len(p.pre) for p in self.projections)
+
+
+def split_by_sign(syn: Synapses) -> list[tuple[str, np.ndarray]]:
+    """[(receptor, index array)] of the excitatory (w > 0) and inhibitory (w < 0) synapses; zeros are dropped."""
+    w = np.asarray(syn.weight_mV)
+    out = []
+    for receptor, mask in (("excitatory", w > 0), ("inhibitory", w < 0)):
+        idx = np.flatnonzero(mask)
+        if len(idx):
+            out.append((receptor, idx))
+    return out
+
+
+def probe(backend, timestep_ms: float = 1.0, delay_steps: int = 3) -> dict:
+    """Measure on the simulator itself what a hop between IF_curr_delta cells does (one source, two cells).
+
+    Cell 0 gets one spike of +1.5 mV (threshold 1 mV, starting at 0.5 mV): it must fire once, and its spike time
+    minus the source's is the hop latency. Cell 1 gets -0.3 mV (an inhibitory synapse) and reports the jump it
+    saw through ``membrane``. Returns {"latency_ms", "expected_latency_ms", "jump_mV", "spikes"}; a backend whose
+    constants are right has latency == expected and jump == -0.3 (to the leak of tau_m, about 1e-6 mV).
+    """
+    dt = timestep_ms
+    latency = (delay_steps + backend.delta_extra_latency_steps) * dt
+    t_in = 3 * dt
+    graph = Graph(dt, (Sources("src", 2), DeltaCells("cells", 2, v_thresh_mV=1.0, v_init_mV=0.5)),
+                  (Synapses("hop", "src", "cells", np.array([0, 0]), np.array([0, 1]), np.array([1.5, -0.3]),
+                            latency),))
+    backend.build_graph(graph)
+    backend.set_spike_times("src", [np.array([t_in]), np.array([])])
+    before = backend.membrane("cells").copy() if _reads_membrane(backend) else None
+    backend.run_until(t_in + latency + 5 * dt)
+    spikes = backend.spikes("cells")
+    jump = None if before is None else float(backend.membrane("cells")[1] - before[1])
+    out = {"latency_ms": float(spikes[0][0] - t_in) if len(spikes[0]) else None, "expected_latency_ms": latency,
+           "jump_mV": jump, "spikes": [len(s) for s in spikes]}
+    backend.close()
+    return out
+
+
+def _reads_membrane(backend) -> bool:
+    try:
+        backend.membrane("cells")
+        return True
+    except Exception:  # noqa: BLE001  a backend without the hook (a board): spikes only
+        return False
