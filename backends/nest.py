@@ -18,6 +18,7 @@ import functools
 import logging
 import math
 import os
+from collections import defaultdict
 
 import numpy as np
 
@@ -61,6 +62,78 @@ class Backend(PyNNBackend):
     def setup_options(self) -> dict:
         return {"spike_precision": "on_grid", "threads": 1, "verbosity": "error"}
 
+    def after_setup(self) -> None:
+        super().after_setup()
+        # Fixed from here on. A kernel query (pyNN's get_min_delay, state.t) builds NEST's whole status
+        # dictionary, over 1 ms once a memory has run a while: the hot paths below make none.
+        self._min_delay = self.sim.get_min_delay()
+        self._sender_index: dict = {}
+        self._t_is_kernel = True  # t_ms is pyNN's state.t (every run ended on the timestep grid)
+
+    def build(self, spec, record: str = "all") -> None:
+        """As the common layer; also records IN (the parrots) with ``record="all"``.
+
+        Populations are made with recorders whose multimeter is only created in NEST once something
+        records an analog variable: pyNN.nest makes one per population, and at one-step min_delay
+        NEST updates each of them every step (about 7% of Simulate at 64 x 64, recording nothing).
+        """
+        self.operation_grid_ms = float(spec.profile.extra.get("operation_grid_ms", 0.0))
+        population, eager = self.sim.Population, self.sim.Population._recorder_class
+        population._recorder_class = _lazy_recorder_class()
+        try:
+            super().build(spec, record)
+        finally:
+            population._recorder_class = eager
+        if record == "all":
+            self.populations["IN"].record("spikes")
+
+    def set_inputs(self, trains: list[np.ndarray]) -> None:
+        """As the common layer, straight into the spike generators behind IN's parrots.
+
+        pyNN.nest sets a parrot source's ``spike_times`` to the given times minus min_delay (the
+        parrot adds it back); this does the same with one ``SetStatus`` instead of pyNN's parameter
+        translation per call.
+        """
+        self._check_open()
+        pop = self.populations["IN"]
+        state = self.sim.simulator.state
+        if state._time_offset != 0.0:  # never after a reset: let pyNN apply its offset
+            return super().set_inputs(trains)
+        md = self._min_delay
+        params = [{"spike_times": (np.asarray(self.input_times(t), dtype=float) - md).tolist()} for t in trains]
+        _nest().SetStatus(pop.node_collection_source, params)
+
+    def run_until(self, t_ms: float) -> None:
+        """As the common layer, without pyNN's kernel queries for the current time.
+
+        pyNN runs ``tstop - state.t``; while every run ends on the timestep grid, state.t is t_ms, so
+        this hands pyNN.nest's ``state.run`` the same duration (it still makes deferred connections
+        and adds the first run's extra min_delay). Off the grid, pyNN does it all.
+        """
+        self._check_open()
+        if t_ms <= self.t_ms:
+            return
+        dt = self.timestep_ms
+        state = self.sim.simulator.state
+        if (self._t_is_kernel and state._time_offset == 0.0
+                and abs(round(t_ms / dt) * dt - t_ms) < 1e-9):
+            state.run(t_ms - self.t_ms)
+        else:
+            self._t_is_kernel = False
+            self.sim.run_until(t_ms)
+        self.t_ms = t_ms
+
+    # IF_curr_delta (iaf_psc_delta) adds an arriving spike to V_m in the step it arrives: a hop is its delay
+    delta_extra_latency_steps = 0
+
+    def membrane(self, population: str) -> np.ndarray:
+        self._check_open()
+        return np.asarray(_nest().GetStatus(self.populations[population].node_collection, "V_m"), dtype=float)
+
+    def set_membrane(self, population: str, v_mV) -> None:
+        self._check_open()
+        _nest().SetStatus(self.populations[population].node_collection, {"V_m": float(v_mV)})
+
     def delay(self, latency_ms: float) -> float:
         d = super().delay(latency_ms)
         if d < self.timestep_ms - 1e-9:
@@ -70,12 +143,30 @@ class Backend(PyNNBackend):
                 f"{2 * self.timestep_ms:g} ms; use a profile with a finer timestep (profile \"nest\" runs at 0.5 ms)")
         return d
 
-    def build(self, spec, record: str = "all") -> None:
-        """As the common layer; also records IN (the parrots) with ``record="all"``."""
-        self.operation_grid_ms = float(spec.profile.extra.get("operation_grid_ms", 0.0))
-        super().build(spec, record)
-        if record == "all":
-            self.populations["IN"].record("spikes")
+    def spikes(self, population: str) -> list[np.ndarray]:
+        """Spike times (ms) of every neuron of ``population``, recorded since the build.
+
+        Read from the population's NEST spike recorder, as pyNN's ``get_data`` does (events up to
+        the time reached, NEST runs one min_delay ahead), without building neo objects.
+        """
+        self._check_open()
+        pop = self.populations[population]
+        state = self.sim.simulator.state
+        if state._time_offset != 0.0:
+            return super().spikes(population)
+        events = _nest().GetStatus(pop.recorder._spike_detector.device, "events")[0]
+        senders = np.asarray(events["senders"], dtype=np.int64)
+        times = np.asarray(events["times"], dtype=float)
+        keep = times <= (self.t_ms if self._t_is_kernel else state.t)
+        senders, times = senders[keep], times[keep]
+        gids = self._sender_index.get(population)
+        if gids is None:
+            gids = self._sender_index[population] = np.asarray(pop.all_cells, dtype=np.int64)
+        index = np.searchsorted(gids, senders)  # pyNN's cells have increasing node ids
+        order = np.argsort(index, kind="stable")  # each cell's spikes stay in time order
+        index, times = index[order], times[order]
+        bounds = np.searchsorted(index, np.arange(pop.size + 1))
+        return [times[bounds[i]:bounds[i + 1]].copy() for i in range(pop.size)]
 
     def connector(self, pairs: np.ndarray, delay_ms: float):
         return _bulk_connector_class()(pairs)
@@ -84,8 +175,9 @@ class Backend(PyNNBackend):
         # spikes already delivered stay out: the generators need not carry the whole history. Times
         # at or before min_delay (only injected jitter makes them) are left out too, as NEST leaves out
         # late ones: pyNN.nest would hand their generator a time <= 0, which NEST refuses.
-        first = self.sim.get_min_delay() + 1e-9
-        return [float(t) for t in times if t > self.t_ms + 1e-9 and t > first]
+        times = np.asarray(times, dtype=float)
+        times = times[(times > self.t_ms + 1e-9) & (times > self._min_delay + 1e-9)]
+        return times.tolist()
 
     def next_input_ms(self) -> float:
         """Earliest input time (ms) NEST still delivers, rounded up to the profile's operation grid.
@@ -94,7 +186,7 @@ class Backend(PyNNBackend):
         t + 2 min_delay + dt (t + 2 min_delay itself is dropped; measured at dt 0.25, 0.5 and 1 ms).
         """
         dt = self.timestep_ms or 0.0
-        min_delay = dt if self.closed else self.sim.get_min_delay()  # the common layer sets it to dt
+        min_delay = dt if self.closed else self._min_delay  # the common layer sets it to dt
         t = (self.t_ms + 2 * min_delay + dt) if self.t_ms > 0 else (min_delay + dt)
         grid = self.operation_grid_ms
         if grid > 0:
@@ -102,13 +194,76 @@ class Backend(PyNNBackend):
         return t
 
 
+def _nest():
+    import nest
+    return nest
+
+
+@functools.cache
+def _lazy_recorder_class():
+    """pyNN.nest's Recorder with a multimeter that exists in NEST only once it is used."""
+    import nest
+    import importlib
+
+    base_recording = importlib.import_module("pyNN.recording")
+    recording = importlib.import_module("pyNN.nest.recording")  # pyNN.nest's "recording" is pyNN's
+    simulator = importlib.import_module("pyNN.nest.simulator")
+
+    class LazyMultimeter(recording.Multimeter):
+        def __init__(self, to_memory=True):  # RecordingDevice.__init__ without touching the device
+            self._device = None
+            self._to_memory = to_memory
+            self._initial_values = {}
+            self._all_ids = set()
+            self._connected = False
+            self._overrun_data = None
+            self._clean = True
+            self.interval = simulator.state.dt  # until the device exists
+            simulator.state.recording_devices.append(self)
+
+        @property
+        def device(self):
+            if self._device is None:
+                self._device = nest.Create("multimeter")
+                self._device.record_to = "memory" if self._to_memory else "ascii"
+                recording._set_status(self._device, {"interval": self.interval})
+            return self._device
+
+        def connect_to_cells(self):
+            if self._all_ids:
+                return super().connect_to_cells()
+            self._connected = True
+
+    class LazyRecorder(recording.Recorder):
+        def __init__(self, population, file=None):  # pyNN.nest's, with the lazy multimeter
+            self._multimeter = LazyMultimeter()
+            self._spike_detector = recording.SpikeDetector()
+            base_recording.Recorder.__init__(self, population, file)
+            self.recorded_all = defaultdict(set)
+
+        def _get_sampling_interval(self):
+            mm = self._multimeter
+            return mm.interval if mm._device is None else recording.Recorder._get_sampling_interval(self)
+
+        def _set_sampling_interval(self, value):
+            mm = self._multimeter
+            if value is not None and mm._device is None:
+                mm.interval = value
+            else:
+                recording.Recorder._set_sampling_interval(self, value)
+
+        sampling_interval = property(fget=_get_sampling_interval, fset=_set_sampling_interval)
+
+    return LazyRecorder
+
+
 @functools.cache
 def _bulk_connector_class():
     """FromListConnector that connects a whole projection with one ``nest.Connect`` call.
 
-    pyNN.nest's FromListConnector calls nest.Connect once per postsynaptic cell; every projection of
-    the CAM has one weight and one delay, so one call with ``one_to_one`` over paired node arrays is
-    enough (about 10x faster from 64 x 64 up).
+    pyNN.nest's FromListConnector calls nest.Connect once per postsynaptic cell; one call with
+    ``one_to_one`` over paired node arrays, with the weights and delays as arrays (one value for a CAM
+    projection, one per synapse for a converted event network), is about 10x faster from 64 x 64 up.
     """
     import nest
     from pyNN.connectors import FromListConnector
@@ -123,10 +278,13 @@ def _bulk_connector_class():
             pre = self.conn_list[:, 0].astype(int)
             post = self.conn_list[:, 1].astype(int)
             params = projection.synapse_type.native_parameters
-            params.shape = (1,)
-            params.evaluate(simplify=True)
-            native = {k: (v.item() if isinstance(v, np.ndarray) else v) for k, v in params.items()}
-            weight, delay = float(native.pop("weight")), float(native.pop("delay"))
+            params.shape = (len(pre),)
+            params.evaluate(simplify=True)     # homogeneous values become scalars, per-synapse ones stay arrays
+            native = dict(params.items())
+            # delta synapses: pyNN.nest scales weights to pA and back to mV with the cell's receptor_scale
+            scale = getattr(projection.post.celltype, "receptor_scale", 1.0)
+            weight = np.broadcast_to(np.asarray(native.pop("weight"), dtype=float), len(pre)) * scale
+            delay = np.broadcast_to(np.asarray(native.pop("delay"), dtype=float), len(pre))
             for unused in ("tau_minus", "dendritic_delay_fraction", "w_min_always_zero_in_NEST"):
                 native.pop(unused, None)
             pre_ids = np.asarray(projection.pre.node_collection.tolist())[pre]
@@ -136,7 +294,7 @@ def _bulk_connector_class():
             syn = {k: float(v) for k, v in native.items()}
             syn.update({"synapse_model": projection.nest_synapse_model,
                         "synapse_label": projection.nest_synapse_label,
-                        "weight": np.full(len(pre), weight), "delay": np.full(len(pre), delay)})
+                        "weight": np.ascontiguousarray(weight), "delay": np.ascontiguousarray(delay)})
             cell = projection.post.celltype
             if not cell.standard_receptor_type:
                 syn["receptor_type"] = cell.get_receptor_type(projection.receptor_type)

@@ -201,6 +201,8 @@ class PyNNBackend:
                 if p.record_spikes:
                     pop.record("spikes")
                 self._v_init[p.name] = p.v_init_mV
+                self.populations[p.name] = pop
+                self.set_membrane(p.name, p.v_init_mV)  # pyNN.nest leaves V_m at NEST's default otherwise
             else:
                 pop = sim.Population(p.size, sim.SpikeSourceArray(spike_times=[[] for _ in range(p.size)]),
                                      label=p.name)
@@ -232,6 +234,19 @@ class PyNNBackend:
     def membrane(self, population: str) -> np.ndarray:
         """The membrane (mV) of every cell of ``population`` now."""
         raise BackendError(f"{self.name}: reading membranes is not available on this backend")
+
+    def run_slots(self, slot_ms: float, n_slots: int, reset: dict, read: str, progress=None) -> np.ndarray:
+        """Run ``n_slots`` slots of ``slot_ms`` from now; at the end of each, read the membranes (mV) of
+        ``read`` and set every population of ``reset`` (name -> mV) back. Returns (n_slots, size of read)."""
+        start, out = self.t_ms, []
+        for s in range(n_slots):
+            self.run_until(start + (s + 1) * slot_ms)
+            out.append(np.array(self.membrane(read), dtype=float))
+            for name, v in reset.items():
+                self.set_membrane(name, v)
+            if progress is not None:
+                progress(s + 1, n_slots)
+        return np.array(out)
 
     def close(self) -> None:
         if not self.closed:

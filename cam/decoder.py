@@ -43,10 +43,16 @@ def decode(ops: Sequence[Operation], times_ms: Sequence[float], out_trains: Sequ
            cue_size: int, windows: Windows) -> list[Answer]:
     """Decode each operation's answer from the OUT population (cue neurons first, then content)."""
     times, ids = flatten(out_trains)
-    answers = []
+    # every window's [start, end) bounds at once: one searchsorted for all operations
+    bounds = []
     for op, t in zip(ops, times_ms):
         cue_w, cont_w = windows_for(op.op, windows)
-        cues = {i for i in _active(times, ids, t + cue_w[0], t + cue_w[1]) if i < cue_size}
-        bits = {i - cue_size for i in _active(times, ids, t + cont_w[0], t + cont_w[1]) if i >= cue_size}
+        bounds.append((t + cue_w[0], t + cue_w[1], t + cont_w[0], t + cont_w[1]))
+    idx = np.searchsorted(times, np.asarray(bounds, dtype=float).reshape(-1), side="left").reshape(-1, 4).tolist()
+    ids = ids.tolist()
+    answers = []
+    for c0, c1, b0, b1 in idx:
+        cues = {i for i in ids[c0:c1] if i < cue_size}
+        bits = {i - cue_size for i in ids[b0:b1] if i >= cue_size}
         answers.append(Answer(frozenset(cues), frozenset(bits)))
     return answers

@@ -96,7 +96,16 @@ def schedule(ops: Sequence[Operation], cue_size: int, profile: Profile,
              after: Operation | None = None, after_ms: float | None = None,
              not_before_ms: float = 0.0) -> Schedule:
     times = place(ops, profile, after, after_ms, not_before_ms)
-    spikes = sorted((s for op, t in zip(ops, times) for s in input_spikes(op, t, cue_size, profile)),
-                    key=lambda s: (s[1], s[0]))
+    per_op = [input_spikes(op, t, cue_size, profile) for op, t in zip(ops, times)]
+    spikes = [s for op_spikes in per_op for s in op_spikes]
+    # each operation's spikes come sorted by (time, neuron); so does their concatenation when every
+    # operation's spikes end before the next one's begin (the usual case), and sorting is left out
+    last = -math.inf
+    for op_spikes in per_op:
+        if op_spikes:
+            if op_spikes[0][1] <= last:
+                spikes.sort(key=lambda s: (s[1], s[0]))
+                break
+            last = op_spikes[-1][1]
     end = (times[-1] + answer_end(profile)) if times else (after_ms or 0.0)
     return Schedule(tuple(times), tuple(spikes), end)

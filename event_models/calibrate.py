@@ -19,19 +19,23 @@ from . import refsim
 from .net import Net, forward
 
 
-def calibrate(net: Net, counts: np.ndarray, steps: int, rounds: int = 1) -> tuple[Net, list[np.ndarray]]:
-    """Copy of ``net`` with ``snn_bias`` calibrated for binary IF neurons over ``steps`` steps (reset by
-    subtraction), from input counts ``counts`` (a batch of training inputs). Returns (net, per-layer shifts)."""
+def calibrate(net: Net, counts: np.ndarray, steps: int, rounds: int = 1,
+              params: refsim.SimParams | None = None) -> tuple[Net, list[np.ndarray]]:
+    """Copy of ``net`` with ``snn_bias`` calibrated for binary IF neurons over ``steps`` steps, from input counts
+    ``counts`` (a batch of training inputs). ``params``: the SNN's semantics (default: reset by subtraction);
+    starting from ``snn_bias`` where the net has one. Returns (net, per-layer shifts)."""
+    params = params or refsim.SimParams(steps=steps)
     _, target = forward(net, counts)          # the integer activations of the trained network
-    layers = [dataclasses.replace(layer, snn_bias=np.asarray(layer.bias, float).copy()) if layer.spiking else layer
-              for layer in net.layers]
+    layers = [dataclasses.replace(layer, snn_bias=np.asarray(
+        layer.snn_bias if layer.snn_bias is not None else layer.bias, float).copy()) if layer.spiking else layer
+        for layer in net.layers]
     shifts = [np.zeros_like(np.asarray(layer.bias, float)) for layer in layers]
     for _ in range(rounds):
         for i, layer in enumerate(layers):
             if not layer.spiking:
                 continue
             upto = dataclasses.replace(net, layers=tuple(layers[:i + 1]))     # later layers do not matter here
-            sim = refsim.simulate(upto, counts, refsim.SimParams(steps=steps))
+            sim = refsim.simulate(upto, counts, dataclasses.replace(params, steps=steps))
             err = target[i] - sim.counts[i] * net.levels / steps                # levels, per neuron
             per_channel = err.reshape(len(err), err.shape[1], -1).mean(axis=(0, 2))
             delta = layer.threshold * per_channel / net.levels

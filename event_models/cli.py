@@ -116,7 +116,8 @@ def _evaluate_on_backend(net, x, y, args, steps: int) -> int:
           flush=True)
     result = pynn_net.compare(net, x, y, args.backend, pynn_net.RunParams(steps=steps),
                               progress=progress(lambda line: print(line, flush=True),
-                                                f"{net.name} on {args.backend}", "samples"))
+                                                f"{net.name} on {args.backend}", "samples"),
+                              calibrate=not args.no_calibration, folder=args.data_dir)
     print(pynn_net.table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
@@ -159,6 +160,9 @@ def register(subparsers) -> None:
     e.add_argument("--backend", default=None,
                    help="run the network as a PyNN network on this backend (brian2, nest) instead of the "
                         "reference SNN alone, and compare the two (default samples: 200)")
+    e.add_argument("--no-calibration", action="store_true",
+                   help="with --backend: keep the shipped biases (calibrated for reset by subtraction) instead of "
+                        "recalibrating them for PyNN's reset to a value")
     e.add_argument("--json", default=None, help="also write the result as JSON here")
     e.set_defaults(func=cmd_evaluate)
 

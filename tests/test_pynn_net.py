@@ -36,20 +36,25 @@ def test_strided_padded_grouped_conv_and_pools_by_hand():
     assert shape == (1, 2, 2) and pool.nnz == 16 and np.allclose(pool.sum(axis=1), 1.0)
 
 
+BACKENDS = pytest.mark.parametrize("backend", ["brian2", "nest"])
+
+
+@BACKENDS
 @pytest.mark.parametrize("delay_steps", [0, 2])
-def test_a_delta_hop_on_brian2_has_the_latency_the_backend_states(delay_steps):
-    b = backends.get("brian2")
+def test_a_delta_hop_has_the_latency_the_backend_states(backend, delay_steps):
+    b = backends.get(backend)
     result = probe(b, delay_steps=max(delay_steps, b.min_delay_steps))
     assert result["spikes"] == [1, 0]
     assert result["latency_ms"] == result["expected_latency_ms"]
     assert result["jump_mV"] == pytest.approx(-0.3, abs=1e-5)
 
 
-def test_digits_net_on_brian2_reproduces_the_reference_snn_spike_for_spike():
+@BACKENDS
+def test_digits_net_reproduces_the_reference_snn_spike_for_spike(backend):
     net, _ = zoo.find_model("digits-cnn")
     x, y = datasets.load_split(net.dataset, "test", limit=6)
     params = pynn_net.RunParams(steps=8)
-    got = pynn_net.simulate(net, x, "brian2", params)
+    got = pynn_net.simulate(net, x, backend, params)
     ref = refsim.simulate(net, x, refsim.SimParams(steps=8, reset="value", v_reset=params.v_reset))
     for mine, theirs in zip(got.counts, ref.counts):
         if theirs is not None:
