@@ -95,22 +95,36 @@ def knn(points: np.ndarray, centres: np.ndarray, k: int) -> np.ndarray:
     return order[:, :k]
 
 
-EVENT_CLOUD_CHANNELS = ("cx", "cy", "ct", "dx+", "dx-", "dy+", "dy-", "dt+", "dt-", "p")
+EVENT_CLOUD_CHANNELS = ("cx", "cy", "ct", "rx+", "rx-", "ry+", "ry-",
+                        "early dx+", "early dx-", "early dy+", "early dy-",
+                        "late dx+", "late dx-", "late dy+", "late dy-", "dt+", "dt-", "p")
 
 
 def event_cloud(events: np.ndarray, sensor: tuple[int, int], duration_us: float, n_events: int, groups: int,
-                k: int, rng: np.random.Generator, t_scale: float = 1.0, offset_scale: float = 4.0) -> np.ndarray:
-    """SpikePoint-style grouped event cloud: (10, groups, k) non-negative features in [0, 1].
+                k: int, rng: np.random.Generator, t_scale: float = 1.0, offset_scale: float = 4.0,
+                centre_scale: float = 2.0) -> np.ndarray:
+    """SpikePoint-style grouped event cloud: (18, groups, k) non-negative features in [0, 1].
 
     Events are sampled (``n_events``), normalised to x, y, t in [0, 1] (t multiplied by ``t_scale`` for the
     distances), grouped around farthest-point centroids by k nearest neighbours. Rate codes cannot carry signs, so
-    each neighbour's offset from its centroid is split into positive and negative parts (times ``offset_scale``,
-    clipped to 1), next to the centroid's absolute position and the event's polarity (channel order:
-    ``EVENT_CLOUD_CHANNELS``). This is our reading of SpikePoint's coordinate coding, not a copy of it.
+    every signed quantity is split into positive and negative parts. Per neighbour (channel order:
+    ``EVENT_CLOUD_CHANNELS``):
+
+    * the centroid's absolute position cx, cy, ct;
+    * the centroid's x, y relative to the mean of the sampled events (the cloud's centre), times ``centre_scale``,
+      split +/- and clipped to 1: where in the gesture the group sits;
+    * the neighbour's x, y offset from its centroid (times ``offset_scale``, split +/-, clipped to 1), written into
+      the "early" channels for the k // 2 earliest neighbours of the group and into the "late" channels for the
+      others (zeros in the other half): after average pooling, late minus early is the group's local motion, so
+      the sense of a rotation or an expansion is visible locally;
+    * its time offset dt +/- (times ``offset_scale``) and its polarity.
+
+    This is our reading of SpikePoint's coordinate coding (with a time-ordered split of the offsets), not a copy.
     """
     w, h = sensor
+    nch = len(EVENT_CLOUD_CHANNELS)
     if len(events) == 0:
-        return np.zeros((len(EVENT_CLOUD_CHANNELS), groups, k))
+        return np.zeros((nch, groups, k))
     pick = rng.choice(len(events), n_events, replace=len(events) < n_events)
     ev = events[np.sort(pick)]
     xyz = np.stack([ev["x"] / max(w - 1, 1), ev["y"] / max(h - 1, 1),
@@ -118,9 +132,19 @@ def event_cloud(events: np.ndarray, sensor: tuple[int, int], duration_us: float,
     scaled = xyz * [1, 1, t_scale]
     cent = farthest_points(scaled, groups, start=int(rng.integers(len(scaled))))
     nb = knn(scaled, scaled[cent], k)                         # (groups, k)
+
+    def parts(v):                                             # signed (..., m) -> (..., 2m): +, - per component
+        return np.stack([np.clip(v, 0, 1), np.clip(-v, 0, 1)], -1).reshape(v.shape[:-1] + (2 * v.shape[-1],))
+
     off = (xyz[nb] - xyz[cent][:, None, :]) * offset_scale    # (groups, k, 3)
+    rel = (xyz[cent, :2] - xyz[:, :2].mean(0)) * centre_scale  # (groups, 2)
+    rank = np.argsort(np.argsort(xyz[nb, 2], axis=1, kind="stable"), axis=1, kind="stable")
+    late = (rank >= k // 2)[..., None]                        # (groups, k, 1): the later half of each group
+    dxy = parts(off[..., :2])                                 # (groups, k, 4)
     feats = np.concatenate([np.broadcast_to(xyz[cent][:, None, :], off.shape),
-                            np.stack([np.clip(off, 0, 1), np.clip(-off, 0, 1)], -1).reshape(groups, k, 6),
+                            np.broadcast_to(parts(rel)[:, None, :], (groups, k, 4)),
+                            np.where(late, 0, dxy), np.where(late, dxy, 0),
+                            parts(off[..., 2:]),
                             (ev["p"][nb] > 0)[..., None].astype(float)], -1)
     return np.moveaxis(feats, -1, 0)
 

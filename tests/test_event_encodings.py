@@ -43,13 +43,34 @@ def test_event_cloud_codes_offsets_as_non_negative_parts():
     ev = make_events(x=[0, 1, 2, 3], y=[0, 0, 0, 0], t=[0, 0, 0, 0], p=[1, 0, 1, 0])
     cloud = enc.event_cloud(ev, (4, 1), 1000, n_events=4, groups=1, k=4, rng=np.random.default_rng(0),
                             offset_scale=1.0)
-    assert cloud.shape == (len(enc.EVENT_CLOUD_CHANNELS), 1, 4)
+    ch = {c: i for i, c in enumerate(enc.EVENT_CLOUD_CHANNELS)}
+    assert cloud.shape == (len(enc.EVENT_CLOUD_CHANNELS), 1, 4) == (18, 1, 4)
     assert cloud.min() >= 0 and cloud.max() <= 1
-    cx = cloud[0, 0, 0]
-    x = cx + cloud[3, 0] - cloud[4, 0]               # centroid + positive - negative part = the event's x
+    cx = cloud[ch["cx"], 0, 0]
+    dxp = cloud[ch["early dx+"], 0] + cloud[ch["late dx+"], 0]
+    dxm = cloud[ch["early dx-"], 0] + cloud[ch["late dx-"], 0]
+    x = cx + dxp - dxm                                # centroid + positive - negative part = the event's x
     assert sorted(np.round(x * 3).astype(int)) == [0, 1, 2, 3]
-    assert np.all((cloud[3] == 0) | (cloud[4] == 0))  # one of the two parts is zero
-    assert set(cloud[9, 0]) == {0.0, 1.0}             # polarity channel
+    assert np.all((dxp == 0) | (dxm == 0))            # one of the two parts is zero
+    assert set(cloud[ch["p"], 0]) == {0.0, 1.0}       # polarity channel
+
+
+def test_event_cloud_splits_offsets_by_time_order_and_codes_the_centre():
+    # a dot moving right over time: the later half of the group lies to the right of the earlier half
+    ev = make_events(x=[0, 1, 2, 3, 4, 5, 6, 7], y=[2] * 8, t=[0, 100, 200, 300, 400, 500, 600, 700], p=[1] * 8)
+    cloud = enc.event_cloud(ev, (8, 5), 1000, n_events=8, groups=1, k=8, rng=np.random.default_rng(1),
+                            offset_scale=1.0, centre_scale=1.0)
+    ch = {c: i for i, c in enumerate(enc.EVENT_CLOUD_CHANNELS)}
+    early = (cloud[ch["early dx+"], 0] - cloud[ch["early dx-"], 0])
+    late = (cloud[ch["late dx+"], 0] - cloud[ch["late dx-"], 0])
+    is_late = (cloud[ch["late dx+"], 0] + cloud[ch["late dx-"], 0]) > 0
+    t = cloud[ch["ct"], 0, 0] + cloud[ch["dt+"], 0] - cloud[ch["dt-"], 0]
+    assert np.all(t[is_late] > t[~is_late].max())     # the late channels hold the later half (4 of 8)
+    assert late.sum() / 4 - early.sum() / 4 == pytest.approx(4 / 7)    # mean late minus mean early x offset
+    # centroid relative to the cloud's mean x (3.5 / 7), split into + and - parts; y is at the mean
+    rel = cloud[ch["rx+"], 0, 0] - cloud[ch["rx-"], 0, 0]
+    assert rel == pytest.approx(cloud[ch["cx"], 0, 0] - 0.5)
+    assert cloud[ch["ry+"]].max() == 0 and cloud[ch["ry-"]].max() == 0
 
 
 def test_rate_code_and_image_counts_round_to_levels():
