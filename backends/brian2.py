@@ -46,9 +46,11 @@ class Backend(PyNNBackend):
         return celltype
 
     def after_graph_setup(self) -> None:
-        # Brian2 resets after the synapses of a step: an input arriving in the step a cell fires would be wiped
-        # by its reset. Reset first, as the reference SNN (and NEST's iaf_psc_delta) do.
-        self.sim.simulator.state.network.schedule = ["start", "groups", "thresholds", "resets", "synapses", "end"]
+        # The reference SNN's step, which NEST's iaf_psc_delta also takes: decay, add the spikes that arrive,
+        # then threshold and reset. Brian2's default (decay, threshold, synapses, reset) would test v before the
+        # step's input and wipe an input arriving in the step a cell fires. Spikes of step t still reach the
+        # synapses of step t + 1 (a zero delay is one step), as before.
+        self.sim.simulator.state.network.schedule = ["start", "groups", "synapses", "thresholds", "resets", "end"]
 
     def membrane(self, population: str) -> np.ndarray:
         self._check_open()

@@ -30,6 +30,7 @@ class DeltaCells:
     v_thresh_mV: float
     v_reset_mV: float = 0.0
     v_init_mV: float = 0.0
+    v_rest_mV: float = 0.0
     tau_m_ms: float = 1e7
     cm_nF: float = 1.0
     record_spikes: bool = True

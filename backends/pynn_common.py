@@ -160,9 +160,10 @@ class PyNNBackend:
     min_delay_steps = 1
 
     def delta_cell_type(self, cells):
-        """The simulator's IF_curr_delta for a ``backends.graph.DeltaCells``: no leak to speak of, no refractory
-        time, no offset current; it must fire when v >= v_thresh and take every input, also in the step it fires."""
-        return self.sim.IF_curr_delta(tau_m=cells.tau_m_ms, cm=cells.cm_nF, v_rest=0.0, v_reset=cells.v_reset_mV,
+        """The simulator's IF_curr_delta for a ``backends.graph.DeltaCells``: no refractory time, no offset
+        current; within a step it must decay, add the arriving spikes, then fire when v >= v_thresh and reset."""
+        return self.sim.IF_curr_delta(tau_m=cells.tau_m_ms, cm=cells.cm_nF, v_rest=cells.v_rest_mV,
+                                      v_reset=cells.v_reset_mV,
                                       v_thresh=cells.v_thresh_mV, tau_refrac=0.0, i_offset=0.0)
 
     def after_graph_setup(self) -> None:

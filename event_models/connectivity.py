@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .net import Net, Op
+from .net import Net, Op, chain_delay
 
 
 def _conv_matrix(op: Op, in_shape: tuple[int, ...]) -> tuple[sp.csr_matrix, tuple[int, ...]]:
@@ -76,6 +76,8 @@ def op_matrix(op: Op, in_shape: tuple[int, ...]) -> tuple[sp.csr_matrix, tuple[i
         return _pool_matrix(op, in_shape)
     if op.kind == "flatten":
         return sp.identity(n, format="csr"), (n,)
+    if op.kind == "delay":                      # timing only (see ``chain_delay``)
+        return sp.identity(n, format="csr"), in_shape
     if op.kind == "dense":
         w = np.asarray(op.weight, float)
         if w.shape[1] != n:
@@ -99,16 +101,18 @@ def chain_matrix(chain, in_shape) -> tuple[sp.csr_matrix, tuple[int, ...]]:
     return total, shape
 
 
-def layer_matrices(net: Net, index: int) -> dict[int, sp.csr_matrix]:
-    """The synapses into layer ``index``: source index (-1 = input) -> summed sparse matrix (post x pre)."""
+def layer_matrices(net: Net, index: int) -> dict[tuple[int, int], sp.csr_matrix]:
+    """The synapses into layer ``index``: (source index (-1 = input), delay in steps) -> summed sparse matrix
+    (post x pre). Chains from one source with one delay add up into one projection."""
     layer = net.layers[index]
-    out: dict[int, sp.csr_matrix] = {}
+    out: dict[tuple[int, int], sp.csr_matrix] = {}
     for src, chain in layer.inputs:
         in_shape = net.input_shape if src < 0 else net.layers[src].shape
         m, shape = chain_matrix(chain, in_shape)
         if int(np.prod(shape)) != int(np.prod(layer.shape)):
             raise ValueError(f"layer {layer.name}: a chain from {src} gives shape {shape}, not {layer.shape}")
-        out[src] = (out[src] + m).tocsr() if src in out else m
+        key = (src, chain_delay(chain))
+        out[key] = (out[key] + m).tocsr() if key in out else m
     for m in out.values():
         m.eliminate_zeros()
     return out

@@ -9,10 +9,13 @@ logits (times D). Weights are plain numpy arrays so other tools (NIR, PyNN build
 
 A chain is a sequence of linear ops from a source layer (or the input, index -1): ``conv`` (2-D or 3-D, weight
 (Cout, Cin/groups, *kernel), stride, zero padding, groups), ``sumpool``/``avgpool`` (non-overlapping, kernel =
-stride), ``flatten`` (C order), ``dense`` (weight (out, in)), ``scale`` (a scalar: identity shortcuts).
+stride), ``flatten`` (C order), ``dense`` (weight (out, in)), ``scale`` (a scalar: identity shortcuts; or an
+array over the target's shape), ``delay`` (``stride`` steps: the chain acts on the source's spikes of that many
+steps earlier; imported graphs only).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,9 +41,32 @@ class Op:
 
 
 @dataclass(frozen=True)
+class Neuron:
+    """Discrete-time dynamics of an imported layer (``nir_import``), per step of the simulation:
+
+        i[t] = i_decay * i[t-1] + input[t]                      (only with a synaptic current, ``i_decay`` set)
+        v[t] = v_leak + v_decay * (v[t-1] - v_leak) + drive[t]  (drive = i[t], or input[t] without a current)
+
+    where input[t] = the chains on the spikes of step t (weights already scaled to per-step jumps) + the bias.
+    A spiking layer fires when v >= threshold and resets to ``v_reset`` (reset="value") or subtracts the
+    threshold; v (and i) start at ``v_init`` (and 0). Layers without one (the trained nets) are IF neurons whose
+    reset and start the simulation parameters choose."""
+    v_decay: float = 1.0
+    v_leak: float = 0.0
+    v_reset: float = 0.0
+    v_init: float = 0.0
+    reset: str = "value"
+    i_decay: float | None = None
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class Layer:
     """A population: its input chains, per-channel bias (count space / D), threshold and output shape.
-    ``snn_bias``: the bias the binary SNN uses instead, when calibrated (``calibrate.py``); None = ``bias``."""
+    ``snn_bias``: the bias the binary SNN uses instead, when calibrated (``calibrate.py``); None = ``bias``.
+    ``neuron``: the dynamics of an imported layer (leak, synaptic current, reset); None = the IF neuron."""
     name: str
     inputs: tuple[tuple[int, tuple[Op, ...]], ...]
     bias: np.ndarray
@@ -48,6 +74,7 @@ class Layer:
     shape: tuple[int, ...]
     spiking: bool = True
     snn_bias: np.ndarray | None = None
+    neuron: Neuron | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +156,8 @@ def apply_op(op: Op, x: np.ndarray) -> np.ndarray:
         return x @ op.weight.T
     if op.kind == "scale":
         return x * op.weight
+    if op.kind == "delay":     # timing only: ``refsim`` picks the right step, the values pass unchanged
+        return x
     raise ValueError(f"unknown op {op.kind!r}")
 
 
@@ -136,6 +165,11 @@ def apply_chain(chain, x: np.ndarray) -> np.ndarray:
     for op in chain:
         x = apply_op(op, x)
     return x
+
+
+def chain_delay(chain) -> int:
+    """Steps of delay along a chain (its ``delay`` ops)."""
+    return sum(int(op.stride) for op in chain if op.kind == "delay")
 
 
 def indicator_chain(chain) -> tuple[Op, ...]:
@@ -226,7 +260,7 @@ def save(net: Net, path) -> Path:
         if layer.snn_bias is not None:
             arrays[f"L{i}.snn_bias"] = np.asarray(layer.snn_bias, np.float32)
         layers.append({"name": layer.name, "threshold": float(layer.threshold), "shape": list(layer.shape),
-                       "spiking": layer.spiking,
+                       "spiking": layer.spiking, "neuron": layer.neuron.as_dict() if layer.neuron else None,
                        "inputs": [{"source": src, "ops": [_op_spec(op, f"L{i}.in{j}.op{k}", arrays)
                                                            for k, op in enumerate(chain)]}
                                   for j, (src, chain) in enumerate(layer.inputs)]})
@@ -261,7 +295,8 @@ def load(path) -> Net:
                              tuple(o["kernel"])) for k, o in enumerate(ins["ops"]))
             inputs.append((ins["source"], chain))
         snn_bias = arrays[f"L{i}.snn_bias"].astype(float) if f"L{i}.snn_bias" in arrays else None
+        neuron = Neuron(**ls["neuron"]) if ls.get("neuron") else None
         layers.append(Layer(ls["name"], tuple(inputs), arrays[f"L{i}.bias"].astype(float), ls["threshold"],
-                            tuple(ls["shape"]), ls["spiking"], snn_bias))
+                            tuple(ls["shape"]), ls["spiking"], snn_bias, neuron))
     return Net(spec["name"], tuple(spec["input_shape"]), spec["levels"], tuple(layers), spec.get("dataset", {}),
                tuple(spec.get("classes", ())))

@@ -84,18 +84,13 @@ def to_graph(net: Net, params: RunParams, hop_ms: float) -> tuple[Graph, Layout]
     projs: list = []
     for i, layer in enumerate(net.layers):
         size = int(np.prod(layer.shape))
-        theta = float(layer.threshold)
-        if layer.spiking:
-            pops.append(DeltaCells(f"L{i}", size, v_thresh_mV=theta, v_reset_mV=params.v_reset * theta,
-                                   v_init_mV=params.v_init * theta))
-        else:
-            pops.append(DeltaCells(f"L{i}", size, v_thresh_mV=READOUT_THRESHOLD_MV, record_spikes=False))
-        for src, m in layer_matrices(net, i).items():
+        pops.append(_cells(layer, f"L{i}", size, params))
+        for (src, lag), m in layer_matrices(net, i).items():
             coo = m.tocoo()
             src_depth = 0 if src < 0 else depth[src]
-            projs.append(Synapses(f"L{i}.from.{'input' if src < 0 else f'L{src}'}",
-                                  "input" if src < 0 else f"L{src}", f"L{i}", coo.col, coo.row, coo.data,
-                                  (depth[i] - src_depth) * hop * dt))
+            label = f"L{i}.from.{'input' if src < 0 else f'L{src}'}" + (f".delay{lag}" if lag else "")
+            projs.append(Synapses(label, "input" if src < 0 else f"L{src}", f"L{i}", coo.col, coo.row, coo.data,
+                                  ((depth[i] - src_depth) * hop + lag) * dt))
         b = np.asarray(layer.snn_bias if layer.snn_bias is not None else layer.bias, float)
         per_cell = np.broadcast_to(b.reshape((-1,) + (1,) * (len(layer.shape) - 1)) if b.ndim == 1 else b,
                                    layer.shape).ravel()
@@ -104,6 +99,31 @@ def to_graph(net: Net, params: RunParams, hop_ms: float) -> tuple[Graph, Layout]
                                   hop * dt))
     slot = LEAD_STEPS + params.steps + max(depth) * hop + 1
     return Graph(dt, tuple(pops), tuple(projs)), Layout(depth, hop, slot)
+
+
+def _cells(layer, name: str, size: int, params: RunParams) -> DeltaCells:
+    """The IF_curr_delta population of a layer: the trained nets' IF neurons, or an imported layer's leak."""
+    theta = float(layer.threshold) if layer.spiking else READOUT_THRESHOLD_MV
+    neuron = layer.neuron
+    if neuron is None:
+        if not layer.spiking:
+            return DeltaCells(name, size, v_thresh_mV=theta, record_spikes=False)
+        return DeltaCells(name, size, v_thresh_mV=theta, v_reset_mV=params.v_reset * theta,
+                          v_init_mV=params.v_init * theta)
+    if neuron.i_decay is not None:
+        raise InputError(f"layer {layer.name}: a synaptic current (CubaLIF, CubaLI) is not built on PyNN backends "
+                         "yet (IF_curr_exp discretises it differently per backend); run the net with refsim")
+    if layer.spiking and neuron.reset != "value":
+        raise InputError(f"layer {layer.name}: reset by subtraction has no PyNN cell; PyNN cells reset to a value")
+    tau_m = -params.timestep_ms / np.log(neuron.v_decay) if neuron.v_decay < 1 else DeltaCells.tau_m_ms
+    return DeltaCells(name, size, v_thresh_mV=theta, v_reset_mV=neuron.v_reset, v_init_mV=neuron.v_init,
+                      v_rest_mV=neuron.v_leak, tau_m_ms=float(tau_m), record_spikes=layer.spiking)
+
+
+def _initial(layer, params: RunParams) -> float:
+    if layer.neuron is not None:
+        return layer.neuron.v_init
+    return params.v_init * layer.threshold if layer.spiking else 0.0
 
 
 @dataclass(frozen=True)
@@ -152,7 +172,7 @@ def simulate(net: Net, counts: np.ndarray, backend: str = backends.DEFAULT, para
     build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     readout = f"L{len(net.layers) - 1}"
-    init = {f"L{i}": (params.v_init * layer.threshold if layer.spiking else 0.0) for i, layer in enumerate(net.layers)}
+    init = {f"L{i}": _initial(layer, params) for i, layer in enumerate(net.layers)}
     logits = sim.run_slots(slot * dt, n, init, readout, progress)
     run_s = time.perf_counter() - t0
     layer_counts = []
@@ -166,6 +186,8 @@ def simulate(net: Net, counts: np.ndarray, backend: str = backends.DEFAULT, para
                 c[:, j] = np.bincount((np.asarray(st) / dt // slot).astype(int), minlength=n)[:n]
         layer_counts.append(c.reshape((n,) + tuple(layer.shape)))
     sim.close()
+    if net.layers[-1].spiking:        # a spiking output layer answers with its spike counts, as in refsim
+        logits = layer_counts[-1].reshape(n, -1)
     return PyNNResult(logits, layer_counts, trains.sum(axis=(0, 2)).astype(float), build_s, run_s,
                       graph.n_neurons, graph.n_synapses)
 

@@ -24,7 +24,7 @@ import numpy as np
 from cam.operations import InputError
 
 from . import encodings
-from .net import Net, apply_chain, bias_term, check_input, default_batch, indicator_chain
+from .net import Net, apply_chain, bias_term, chain_delay, check_input, default_batch, indicator_chain
 
 RESETS = ("subtract", "value")
 MODES = ("binary", "multispike")
@@ -72,9 +72,16 @@ class SimResult:
         return np.argmax(self.logits, axis=1)
 
 
-def simulate(net: Net, counts: np.ndarray, params: SimParams = SimParams(), batch: int | None = None,
-             trace: int = 0) -> SimResult:
-    """Run ``net`` as an SNN on input counts (B, *input_shape) in 0..D, ``batch`` samples at a time."""
+def simulate(net: Net, counts: np.ndarray | None, params: SimParams = SimParams(), batch: int | None = None,
+             trace: int = 0, trains: np.ndarray | None = None) -> SimResult:
+    """Run ``net`` as an SNN on input counts (B, *input_shape) in 0..D, ``batch`` samples at a time; or, with
+    ``counts=None``, on given binary input ``trains`` (T, B, *input_shape), T = ``params.steps``."""
+    if trains is not None:
+        trains = np.asarray(trains)
+        if counts is not None or trains.shape[0] != params.steps or params.input != "spikes" or \
+                params.mode != "binary":
+            raise InputError("give either counts or trains (T = steps, binary mode, spike input), not both")
+        counts = np.zeros(trains.shape[1:], dtype=np.int64)      # shapes and batching only
     counts = np.asarray(counts)
     check_input(net, counts)
     batch = batch or default_batch(net)
@@ -85,19 +92,28 @@ def simulate(net: Net, counts: np.ndarray, params: SimParams = SimParams(), batc
     parts = {"logits": [], "counts": [[] for _ in range(n)], "input": [], "sops": [[] for _ in range(n)]}
     traces = [[] for _ in range(n)] if trace else None
     ind = [[(src, indicator_chain(chain)) for src, chain in layer.inputs] for layer in net.layers]
+    delays = [[chain_delay(chain) for _, chain in layer.inputs] for layer in net.layers]
+    keep_history = [any(src == i and delays[k][j] for k, lay in enumerate(net.layers)
+                        for j, (src, _) in enumerate(lay.inputs)) for i in range(n)]
     for start in range(0, len(counts), batch):
         x = counts[start:start + batch].astype(float)
         b = len(x)
         if params.mode == "multispike":
             x_steps = np.broadcast_to(x, (steps,) + x.shape)
+        elif trains is not None:
+            x_steps = trains[:, start:start + batch]
         elif params.input == "spikes":
             x_steps = encodings.spread(counts[start:start + batch], steps, d)     # uint8: cast per step
         else:
             x_steps = None
         x_current = x / d if params.input == "current" and params.mode == "binary" else None
         bias_scale = d if params.mode == "multispike" else 1
-        v = [np.full((b,) + tuple(layer.shape), params.v_init * layer.threshold if layer.spiking else 0.0)
+        v = [np.full((b,) + tuple(layer.shape), layer.neuron.v_init if layer.neuron is not None else
+                     params.v_init * layer.threshold if layer.spiking else 0.0)
              for layer in net.layers]
+        syn = [np.zeros((b,) + tuple(layer.shape)) if layer.neuron is not None and layer.neuron.i_decay is not None
+               else None for layer in net.layers]
+        history = [[] for _ in range(n)]          # spikes per step, for chains with a delay
         total = [np.zeros((b,) + tuple(layer.shape)) for layer in net.layers]
         steady = {}   # chains from the input under a constant current: computed once
         rec = [[] for _ in range(n)] if trace and start == 0 else None
@@ -111,25 +127,43 @@ def simulate(net: Net, counts: np.ndarray, params: SimParams = SimParams(), batc
                             steady[(i, j)] = apply_chain(chain, x_current)
                         cur = cur + steady[(i, j)]
                     else:
-                        pre = x_steps[t].astype(float) if src < 0 else spikes[src]
+                        lag = delays[i][j]
+                        if lag == 0:
+                            pre = x_steps[t].astype(float) if src < 0 else spikes[src]
+                        elif t < lag:
+                            continue
+                        else:
+                            pre = x_steps[t - lag].astype(float) if src < 0 else history[src][t - lag]
                         cur = cur + apply_chain(chain, pre)
-                v[i] += cur
+                neuron = layer.neuron
+                if neuron is None:
+                    v[i] += cur
+                else:
+                    if syn[i] is not None:
+                        syn[i] = neuron.i_decay * syn[i] + cur
+                        cur = syn[i]
+                    v[i] = neuron.v_leak + neuron.v_decay * (v[i] - neuron.v_leak) + cur
                 if layer.spiking:
                     if params.mode == "binary":
                         s = (v[i] >= layer.threshold).astype(float)
                     else:
                         s = np.clip(np.floor(v[i] / layer.threshold), 0, d)
-                    if params.reset == "subtract":
+                    reset, v_reset = ((neuron.reset, neuron.v_reset) if neuron is not None else
+                                      (params.reset, params.v_reset * layer.threshold))
+                    if reset == "subtract":
                         v[i] -= layer.threshold * s
                     else:
-                        v[i] = np.where(s > 0, params.v_reset * layer.threshold, v[i])
+                        v[i] = np.where(s > 0, v_reset, v[i])
                     total[i] += s
+                    if keep_history[i]:
+                        history[i].append(s)
                 else:
                     s = None
                 spikes.append(s)
                 if rec is not None and s is not None:
                     rec[i].append(s[:trace].astype(np.uint8))
-        parts["logits"].append(v[-1])
+        # a spiking output layer answers with its spike counts (the read-out of spiking exports)
+        parts["logits"].append(total[-1] if net.layers[-1].spiking else v[-1])
         if x_steps is not None:
             in_total = x_steps.sum(axis=0, dtype=float)
             parts["input"].append(in_total.reshape(b, -1).sum(1))

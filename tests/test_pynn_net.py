@@ -18,7 +18,7 @@ def test_synapse_lists_compute_the_weight_chains(name):
     for i, layer in enumerate(net.layers):
         want = layer_input(layer, acts, x).reshape(2, -1)
         got = sum((m @ (x if s < 0 else acts[s]).reshape(2, -1).T).T
-                  for s, m in connectivity.layer_matrices(net, i).items())
+                  for (s, _), m in connectivity.layer_matrices(net, i).items())
         np.testing.assert_allclose(got, want, atol=1e-9)
         acts.append(rng.integers(0, net.levels + 1, (2,) + tuple(layer.shape)).astype(float))
 

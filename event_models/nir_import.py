@@ -1,0 +1,256 @@
+"""Import a NIR graph written by any framework (snnTorch, Norse, Sinabs, Rockpool, Lava-DL, ...) as a ``net.Net``.
+
+NIR's nodes are continuous-time: with spikes as Dirac impulses S(t) into the weights W,
+
+* ``IF``:       dv/dt = R I                          -> a spike moves v by R W a
+* ``LIF``:      tau dv/dt = (v_leak - v) + R I       -> a spike moves v by R W a / tau; v decays to v_leak
+* ``CubaLIF``:  tau_syn dI/dt = -I + w_in S(t);  tau_mem dv/dt = (v_leak - v) + R I
+* ``LI``, ``CubaLI``: as LIF and CubaLIF without spikes (read-outs: the class is argmax v after T steps)
+
+and reset to ``v_reset`` after a spike. The import discretises them at the step ``dt`` you give, with the
+spike "area" a = dt (a discrete-time exporter's spike is a one-step pulse of height 1), into ``net.Neuron``:
+per-step decays ``exp(-dt/tau)`` (``integrator="exact"``) or ``1 - dt/tau`` (``"euler"``: what snnTorch's and
+Norse's discrete updates are; this is the default, as most exporters are discrete-time), the jump per unit weight
+folded into the chain as a ``scale`` op, and an Affine bias b as a per-step drive (b dt times the same factor).
+``time_unit`` says what the graph's time constants are in: snnTorch writes seconds, so a snnTorch graph needs
+``time_unit="s"`` and its ``dt`` in ms.
+
+Weight chains between two neuron nodes (Affine, Linear, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Scale,
+Delay) fuse into one projection. A node, edge or parameter this cannot map raises ``InputError`` naming it.
+Graphs written by ``nirio.to_nir`` (this package's own, with their reset by subtraction) go through
+``nirio.from_nir`` and come back exactly.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cam.operations import InputError
+
+from .net import Layer, Net, Neuron, Op
+
+TIME_UNITS = {"ms": 1.0, "s": 1000.0, "us": 1e-3}
+INTEGRATORS = ("euler", "exact")
+WEIGHT_NODES = ("Affine", "Linear", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten", "Scale", "Delay")
+NEURON_NODES = ("IF", "LIF", "CubaLIF", "LI", "CubaLI")
+
+
+def _nir():
+    try:
+        import nir
+    except ImportError:
+        raise InputError("importing NIR needs the nir package: pip install nir==1.0.8") from None
+    return nir
+
+
+def _s(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def _uniform(node_name: str, field: str, value) -> float:
+    arr = np.unique(np.asarray(value, float))
+    if arr.size != 1:
+        raise InputError(f"node {node_name}: {field} differs between neurons ({arr.min():g}..{arr.max():g}); "
+                         "only one value per layer is supported")
+    return float(arr[0])
+
+
+def _decay(tau: float, dt: float, integrator: str, node_name: str, field: str) -> float:
+    if not tau > 0:
+        raise InputError(f"node {node_name}: {field} must be positive, got {tau:g}")
+    if integrator == "exact":
+        return float(np.exp(-dt / tau))
+    if dt > tau:
+        raise InputError(f"node {node_name}: {field} = {tau:g} is shorter than the step {dt:g} (same unit): "
+                         "Euler steps would overshoot; use integrator='exact' or a smaller dt")
+    return 1.0 - dt / tau
+
+
+def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "euler", name: str | None = None,
+         levels: int = 1) -> Net:
+    """A ``Net`` from a NIR graph (or a .nir file). ``dt_ms``: the simulation step in ms; ``time_unit``: the unit
+    of the graph's time constants ("ms", "s" or "us"); ``integrator``: "euler" or "exact" (see the module doc)."""
+    nir = _nir()
+    if time_unit not in TIME_UNITS:
+        raise InputError(f"unknown time unit {time_unit!r}; use one of {', '.join(TIME_UNITS)}")
+    if integrator not in INTEGRATORS:
+        raise InputError(f"unknown integrator {integrator!r}; use euler or exact")
+    if not (isinstance(dt_ms, (int, float)) and dt_ms > 0):
+        raise InputError(f"dt must be a positive number of ms, got {dt_ms!r}")
+    source = graph
+    if isinstance(graph, (str, Path)):
+        if not Path(graph).exists():
+            raise InputError(f"{graph}: no such NIR file")
+        try:
+            graph = nir.read(str(graph))
+        except Exception as err:  # noqa: BLE001  h5py and nir raise many kinds on a bad file
+            raise InputError(f"{source}: not a readable NIR file ({type(err).__name__}: {err})") from None
+    meta = {k: _s(v) for k, v in (graph.metadata or {}).items()}
+    if meta.get("producer") == "hippocam.event_models":
+        from .nirio import from_nir
+        return from_nir(graph, name=name or meta.get("model", "imported"))
+    dt = dt_ms / TIME_UNITS[time_unit]                   # the step in the graph's time unit
+    nodes = graph.nodes
+    edges = [(_s(a), _s(b)) for a, b in graph.edges]
+    preds: dict[str, list[str]] = {}
+    for a, b in edges:
+        if a not in nodes or b not in nodes:
+            raise InputError(f"edge {a} -> {b} names a node the graph does not have")
+        preds.setdefault(b, []).append(a)
+    inputs = [k for k, n in nodes.items() if isinstance(n, nir.Input)]
+    if len(inputs) != 1:
+        raise InputError(f"the NIR graph must have exactly one Input node, has {len(inputs)}")
+    inp = inputs[0]
+    for k, n in nodes.items():
+        kind = type(n).__name__
+        if kind not in WEIGHT_NODES + NEURON_NODES + ("Input", "Output"):
+            raise InputError(f"node {k}: {kind} is not supported (supported: {', '.join(WEIGHT_NODES)}; neurons "
+                             f"{', '.join(NEURON_NODES)})")
+    input_shape = tuple(int(s) for s in np.asarray(nodes[inp].input_type["input"]).ravel())
+    neurons = [k for k, n in nodes.items() if type(n).__name__ in NEURON_NODES]
+    if not neurons:
+        raise InputError("the NIR graph has no neuron node (IF, LIF, CubaLIF, LI or CubaLI)")
+    order = _topological(neurons, preds)
+    index: dict[str, int] = {}
+    layers: list[Layer] = []
+    for target in order:
+        node = nodes[target]
+        kind = type(node).__name__
+        shape, spiking, neuron, jump, bias_gain = _neuron(target, node, kind, dt, integrator)
+        chains, bias = [], np.zeros(int(np.prod(shape)))
+        for first in preds.get(target, []):
+            chain, cur, node_bias = [], first, None
+            while not (cur == inp or cur in index):
+                if cur in neurons:
+                    raise InputError(f"node {cur}: a recurrent or out-of-order edge into {target}")
+                op, b = _op(nodes[cur], cur, dt)
+                chain.append(op)
+                if b is not None:
+                    if node_bias is not None:
+                        raise InputError(f"node {cur}: only one biased node per chain is supported")
+                    if any(o.kind != "delay" for o in chain[:-1]):
+                        raise InputError(f"node {cur}: a bias must sit on the last weight node before {target}")
+                    node_bias = b
+                ps = preds.get(cur, [])
+                if len(ps) != 1:
+                    raise InputError(f"node {cur}: a weight node must have exactly one input, has {len(ps)}")
+                cur = ps[0]
+            chain = tuple(reversed(chain)) + (Op("scale", np.asarray(jump)),)
+            if node_bias is not None:
+                bias = bias + np.broadcast_to(_expand_bias(node_bias, shape, cur, target), bias.shape) * bias_gain
+            chains.append((-1 if cur == inp else index[cur], chain))
+        if not chains:
+            raise InputError(f"node {target}: no input edge")
+        threshold = _uniform(target, "v_threshold", node.v_threshold) if spiking else 1.0
+        bias = bias.reshape(shape)
+        layers.append(Layer(target, tuple(chains), bias, threshold, shape, spiking, bias, neuron))
+        index[target] = len(layers) - 1
+    return Net(name or meta.get("model", "imported"), input_shape, levels, tuple(layers),
+               {}, ())
+
+
+def _neuron(name, node, kind, dt, integrator):
+    """(shape, spiking, Neuron, jump per unit weight, bias drive per unit bias per step) of a neuron node."""
+    r = np.asarray(node.r, float)
+    shape = tuple(int(s) for s in r.shape) or (1,)
+    r = _uniform(name, "r", r)
+    v_reset = _uniform(name, "v_reset", node.v_reset) if hasattr(node, "v_reset") else 0.0
+    spiking = kind in ("IF", "LIF", "CubaLIF")
+    if kind == "IF":
+        return shape, True, Neuron(v_reset=v_reset, v_init=0.0), r * dt, r * dt
+    v_leak = _uniform(name, "v_leak", node.v_leak)
+    if kind in ("LIF", "LI"):
+        tau = _uniform(name, "tau", node.tau)
+        neuron = Neuron(v_decay=_decay(tau, dt, integrator, name, "tau"), v_leak=v_leak, v_reset=v_reset,
+                        v_init=v_leak)
+        return shape, spiking, neuron, r * dt / tau, r * dt / tau
+    tau_syn = _uniform(name, "tau_syn", node.tau_syn)
+    tau_mem = _uniform(name, "tau_mem", node.tau_mem)
+    w_in = _uniform(name, "w_in", node.w_in)
+    neuron = Neuron(v_decay=_decay(tau_mem, dt, integrator, name, "tau_mem"), v_leak=v_leak, v_reset=v_reset,
+                    v_init=v_leak, i_decay=_decay(tau_syn, dt, integrator, name, "tau_syn"))
+    # a spike moves I by w_in W a / tau_syn; I drives v by R I dt / tau_mem per step: folded into one factor
+    factor = (w_in * dt / tau_syn) * (r * dt / tau_mem)
+    return shape, spiking, neuron, factor, factor
+
+
+def _expand_bias(b, shape, src, target):
+    b = np.asarray(b, float)
+    n = int(np.prod(shape))
+    if b.size == n:
+        return b.ravel()
+    if b.ndim == 1 and len(shape) > 1 and b.size == shape[0]:        # a per-channel conv bias
+        return np.repeat(b, n // shape[0])
+    raise InputError(f"the bias into {target} has {b.size} values for {n} neurons")
+
+
+def _op(node, name, dt):
+    """(Op, bias or None) of one weight node; ``dt``: the step in the graph's time unit (for delays)."""
+    kind = type(node).__name__
+    if kind in ("Conv1d", "Conv2d"):
+        pad = node.padding
+        if isinstance(pad, str) or len(set(np.atleast_1d(pad).tolist())) != 1:
+            raise InputError(f"node {name}: only equal integer padding is supported, got {pad!r}")
+        stride = np.atleast_1d(node.stride)
+        if len(set(stride.tolist())) != 1:
+            raise InputError(f"node {name}: only equal strides are supported, got {stride.tolist()}")
+        if np.any(np.atleast_1d(node.dilation) != 1):
+            raise InputError(f"node {name}: dilation is not supported")
+        b = np.asarray(node.bias, float) if node.bias is not None else None
+        return Op("conv", np.asarray(node.weight, float), int(stride[0]), int(np.atleast_1d(pad)[0]),
+                  int(node.groups)), (b if b is not None and np.any(b != 0) else None)
+    if kind in ("SumPool2d", "AvgPool2d"):
+        k = tuple(int(v) for v in np.atleast_1d(node.kernel_size))
+        if tuple(int(v) for v in np.atleast_1d(node.stride)) != k or np.any(np.asarray(node.padding) != 0):
+            raise InputError(f"node {name}: only non-overlapping pools without padding are supported")
+        return Op("avgpool" if kind == "AvgPool2d" else "sumpool", kernel=k), None
+    if kind == "Flatten":
+        return Op("flatten"), None
+    if kind == "Affine":
+        return Op("dense", np.asarray(node.weight, float)), np.asarray(node.bias, float)
+    if kind == "Linear":
+        return Op("dense", np.asarray(node.weight, float)), None
+    if kind == "Scale":
+        vals = np.unique(np.asarray(node.scale, float))
+        return Op("scale", vals[0] if len(vals) == 1 else np.asarray(node.scale, float)), None
+    if kind == "Delay":
+        return Op("delay", stride=_delay_steps(name, node.delay, dt)), None
+    raise InputError(f"node {name}: {kind} is not supported")
+
+
+def _delay_steps(name, delay, dt) -> int:
+    values = np.unique(np.asarray(delay, float))
+    if values.size != 1:
+        raise InputError(f"node {name}: delays differ between neurons; only one delay per edge is supported")
+    steps = float(values[0]) / dt
+    if steps < 0 or abs(steps - round(steps)) > 1e-6:
+        raise InputError(f"node {name}: a delay of {values[0]:g} is not a whole number of steps of {dt:g}")
+    return int(round(steps))
+
+
+def _topological(neurons, preds):
+    def sources(n):
+        out, stack, seen = set(), list(preds.get(n, [])), set()
+        while stack:
+            c = stack.pop()
+            if c in seen:
+                continue
+            seen.add(c)
+            if c in neurons:
+                out.add(c)
+            else:
+                stack.extend(preds.get(c, []))
+        return out
+    deps = {n: sources(n) for n in neurons}
+    order, done = [], set()
+    while len(order) < len(neurons):
+        ready = [n for n in neurons if n not in done and deps[n] <= done]
+        if not ready:
+            loop = sorted(n for n in neurons if n not in done)
+            raise InputError(f"the NIR graph has a recurrent loop between neuron nodes ({', '.join(loop)}); "
+                             "recurrent graphs are not supported")
+        for n in ready:
+            order.append(n)
+            done.add(n)
+    return order

@@ -1,0 +1,187 @@
+"""NIR graphs as other frameworks write them: imported, simulated by refsim as their equations say (checked
+against loops written here from the frameworks' update rules), run on PyNN backends, and rejected clearly when
+they hold what cannot be mapped."""
+import numpy as np
+import pytest
+
+from cam.operations import InputError
+from event_models import nir_import, pynn_net, refsim
+
+nir = pytest.importorskip("nir")   # a default dependency: present wherever hippocam is installed
+
+DT_S = 1e-3      # snnTorch and Norse write time constants in seconds
+
+
+def snntorch_lif(beta, threshold=1.0, shape=(3,)):
+    """snnTorch's Leaky as its NIR export writes it: tau = dt / (1 - beta), r = tau / dt, v_leak = 0."""
+    tau = DT_S / (1 - beta)
+    return nir.LIF(tau=np.full(shape, tau), r=np.full(shape, tau / DT_S), v_leak=np.zeros(shape),
+                   v_threshold=np.full(shape, threshold), v_reset=np.zeros(shape))
+
+
+def two_layer_lif_graph(w1, b1, w2, beta1=0.9, beta2=0.8):
+    return nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([w1.shape[1]])}),
+        "fc1": nir.Affine(weight=w1, bias=b1), "lif1": snntorch_lif(beta1, shape=(w1.shape[0],)),
+        "fc2": nir.Linear(weight=w2), "lif2": snntorch_lif(beta2, shape=(w2.shape[0],)),
+        "output": nir.Output(output_type={"output": np.array([w2.shape[0]])})},
+        edges=[("input", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"), ("fc2", "lif2"), ("lif2", "output")])
+
+
+def snntorch_loop(trains, w1, b1, w2, beta1=0.9, beta2=0.8):
+    """snnTorch's discrete update, written out: mem = beta mem + W x (+ b); spike at mem >= 1; reset to 0."""
+    steps, batch = trains.shape[:2]
+    m1, m2 = np.zeros((batch, len(w1))), np.zeros((batch, len(w2)))
+    c1, c2 = np.zeros_like(m1), np.zeros_like(m2)
+    for t in range(steps):
+        m1 = beta1 * m1 + trains[t] @ w1.T + b1
+        s1 = (m1 >= 1.0).astype(float)
+        m1 = np.where(s1 > 0, 0.0, m1)
+        m2 = beta2 * m2 + s1 @ w2.T
+        s2 = (m2 >= 1.0).astype(float)
+        m2 = np.where(s2 > 0, 0.0, m2)
+        c1, c2 = c1 + s1, c2 + s2
+    return c1, c2
+
+
+@pytest.fixture
+def lif_case():
+    rng = np.random.default_rng(3)
+    w1 = rng.normal(0.3, 0.4, (6, 5))
+    b1 = rng.normal(0.05, 0.05, 6)
+    w2 = rng.normal(0.4, 0.5, (3, 6))
+    trains = (rng.random((20, 8, 5)) < 0.4).astype(np.uint8)
+    return w1, b1, w2, trains
+
+
+def test_an_snntorch_lif_graph_in_seconds_simulates_as_snntorch_does(lif_case):
+    w1, b1, w2, trains = lif_case
+    net = nir_import.read(two_layer_lif_graph(w1, b1, w2), dt_ms=1.0, time_unit="s")
+    got = refsim.simulate(net, None, refsim.SimParams(steps=20), trains=trains)
+    want1, want2 = snntorch_loop(trains, w1, b1, w2)
+    np.testing.assert_array_equal(got.counts[0], want1)
+    np.testing.assert_array_equal(got.counts[1], want2)
+    assert want2.sum() > 0 and want1.sum() > 0
+    # read with the wrong unit, the same graph leaks a thousand times too slowly: it must differ
+    wrong = nir_import.read(two_layer_lif_graph(w1, b1, w2), dt_ms=1.0, time_unit="ms", integrator="exact")
+    assert not np.array_equal(refsim.simulate(wrong, None, refsim.SimParams(steps=20), trains=trains).counts[0],
+                              want1)
+
+
+def test_a_norse_style_cuba_lif_graph_follows_its_two_equations():
+    """CubaLIF as written from a discrete update i = alpha i + W x; v = beta v + i (tau_syn = dt/(1-alpha),
+    w_in = tau_syn/dt, tau_mem = dt/(1-beta), r = tau_mem/dt)."""
+    rng = np.random.default_rng(5)
+    alpha, beta = 0.7, 0.85
+    w = rng.normal(0.3, 0.3, (4, 3))
+    t_syn, t_mem = DT_S / (1 - alpha), DT_S / (1 - beta)
+    graph = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([3])}), "fc": nir.Linear(weight=w),
+        "cuba": nir.CubaLIF(tau_syn=np.full(4, t_syn), tau_mem=np.full(4, t_mem), r=np.full(4, t_mem / DT_S),
+                            v_leak=np.zeros(4), v_threshold=np.ones(4), v_reset=np.zeros(4),
+                            w_in=np.full(4, t_syn / DT_S)),
+        "output": nir.Output(output_type={"output": np.array([4])})},
+        edges=[("input", "fc"), ("fc", "cuba"), ("cuba", "output")])
+    net = nir_import.read(graph, dt_ms=1.0, time_unit="s")
+    trains = (rng.random((25, 6, 3)) < 0.5).astype(np.uint8)
+    i, v, count = np.zeros((6, 4)), np.zeros((6, 4)), np.zeros((6, 4))
+    for t in range(25):
+        i = alpha * i + trains[t] @ w.T
+        v = beta * v + i
+        s = v >= 1.0
+        v[s] = 0.0
+        count += s
+    got = refsim.simulate(net, None, refsim.SimParams(steps=25), trains=trains)
+    np.testing.assert_allclose(got.counts[0], count)
+    assert count.sum() > 0
+
+
+def test_if_conv1d_and_a_delay_shift_the_spikes_by_the_delay():
+    w = np.array([[[1.0, 0.0, 0.0]]])              # a 1-D conv that copies its input (no padding): 5 -> 3
+    graph = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([1, 5])}),
+        "conv": nir.Conv1d(input_shape=5, weight=w, stride=1, padding=0, dilation=1, groups=1, bias=np.zeros(1)),
+        "if1": nir.IF(r=np.full((1, 3), 1000.0), v_threshold=np.full((1, 3), 0.5), v_reset=np.zeros((1, 3))),
+        "delay": nir.Delay(delay=np.full((1, 3), 0.003)), "flat": nir.Flatten(input_type={"input": np.array([1, 3])}, start_dim=0),
+        "fc": nir.Linear(weight=np.eye(3)),
+        "if2": nir.IF(r=np.full(3, 1000.0), v_threshold=np.full(3, 0.5), v_reset=np.zeros(3)),
+        "output": nir.Output(output_type={"output": np.array([3])})},
+        edges=[("input", "conv"), ("conv", "if1"), ("if1", "delay"), ("delay", "flat"), ("flat", "fc"),
+               ("fc", "if2"), ("if2", "output")])
+    net = nir_import.read(graph, dt_ms=1.0, time_unit="s")
+    trains = np.zeros((10, 1, 1, 5), np.uint8)
+    trains[2, 0, 0, 1] = 1                          # input 1 -> conv output 1 at step 2 -> if2 at step 5
+    got = refsim.simulate(net, None, refsim.SimParams(steps=10), trains=trains, trace=1)
+    if2_steps = np.flatnonzero(got.trace[1][:, 0].reshape(10, -1)[:, 1])
+    assert list(if2_steps) == [5]
+    short = refsim.simulate(net, None, refsim.SimParams(steps=5), trains=trains[:5])
+    assert short.counts[1].sum() == 0                # the delayed spike has not arrived yet
+
+
+@pytest.mark.parametrize("backend", ["brian2", "nest"])
+def test_an_imported_lif_graph_on_a_backend_matches_refsim(lif_case, backend):
+    w1, b1, w2, _ = lif_case
+    net = nir_import.read(two_layer_lif_graph(w1, b1, w2), dt_ms=1.0, time_unit="s", levels=4)
+    counts = np.random.default_rng(7).integers(0, 5, (5, 5))
+    params = pynn_net.RunParams(steps=12)
+    got = pynn_net.simulate(net, counts, backend, params)
+    ref = refsim.simulate(net, counts, refsim.SimParams(steps=12))
+    np.testing.assert_array_equal(got.counts[0], ref.counts[0])
+    np.testing.assert_array_equal(got.counts[1], ref.counts[1])
+    assert ref.counts[0].sum() > 0
+
+
+def graph_with(node, kind="lif"):
+    return nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([2])}), "fc": nir.Linear(
+        weight=np.ones((2, 2))), kind: node, "output": nir.Output(output_type={"output": np.array([2])})},
+        edges=[("input", "fc"), ("fc", kind), (kind, "output")])
+
+
+@pytest.mark.parametrize("graph, message", [
+    (lambda: graph_with(nir.Threshold(threshold=np.ones(2)), "thr"), "node thr: Threshold is not supported"),
+    (lambda: graph_with(nir.LIF(tau=np.array([1e-3, 2e-3]), r=np.ones(2), v_leak=np.zeros(2),
+                                v_threshold=np.ones(2), v_reset=np.zeros(2))), "node lif: tau differs"),
+    (lambda: graph_with(nir.LIF(tau=np.full(2, 1e-4), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2),
+                                v_reset=np.zeros(2))), "node lif: tau = 0.0001 is shorter than the step"),
+    (lambda: nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([2])}),
+                                 "a": nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)),
+                                 "b": nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)),
+                                 "output": nir.Output(output_type={"output": np.array([2])})},
+                          edges=[("input", "a"), ("a", "b"), ("b", "a"), ("b", "output")], type_check=False),
+     "recurrent loop"),
+])
+def test_unsupported_graphs_are_rejected_naming_the_node(graph, message):
+    with pytest.raises(InputError) as err:
+        nir_import.read(graph(), dt_ms=1.0, time_unit="s")
+    assert message in str(err.value)
+
+
+def test_bad_arguments_and_files(tmp_path):
+    g = graph_with(snntorch_lif(0.9, shape=(2,)))
+    with pytest.raises(InputError, match="unknown time unit 'min'"):
+        nir_import.read(g, time_unit="min")
+    with pytest.raises(InputError, match="unknown integrator"):
+        nir_import.read(g, integrator="rk4")
+    with pytest.raises(InputError, match="no such NIR file"):
+        nir_import.read(tmp_path / "missing.nir")
+    bad = tmp_path / "bad.nir"
+    bad.write_bytes(b"not hdf5")
+    with pytest.raises(InputError, match="not a readable NIR file"):
+        nir_import.read(bad)
+
+
+def test_a_cuba_layer_is_refused_on_pynn_with_the_reason():
+    g = graph_with(nir.CubaLIF(tau_syn=np.full(2, 2e-3), tau_mem=np.full(2, 5e-3), r=np.ones(2), v_leak=np.zeros(2),
+                               v_threshold=np.ones(2), v_reset=np.zeros(2), w_in=np.ones(2)), "cuba")
+    net = nir_import.read(g, dt_ms=1.0, time_unit="s")
+    with pytest.raises(InputError, match="layer cuba: a synaptic current"):
+        pynn_net.to_graph(net, pynn_net.RunParams(steps=4), 1.0)
+
+
+def test_our_own_export_comes_back_through_the_importer(tmp_path):
+    from event_models import nirio, zoo
+    net, _ = zoo.find_model("digits-cnn")
+    path = nirio.write(net, tmp_path / "d.nir")
+    back = nir_import.read(path)
+    assert [layer.threshold for layer in back.layers] == pytest.approx([layer.threshold for layer in net.layers])
+    assert all(layer.neuron is None for layer in back.layers)
