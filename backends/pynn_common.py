@@ -77,17 +77,7 @@ class PyNNBackend:
     # -- the common layer ----------------------------------------------------------------
     def build(self, spec, record: str = "all") -> None:
         """Create every population and projection of ``spec``; ``record`` is "all" or "output"."""
-        other = _live.get(self.name)
-        if other is not None and other is not self:
-            other.close()
-        dt = self.timestep_ms = self.timestep_ms or spec.profile.timestep_ms
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.sim.setup(timestep=dt, min_delay=dt, **self.setup_options())
-        _live[self.name] = self
-        self.closed = False
-        self.t_ms = 0.0
-        self.after_setup()
+        self._start(self.timestep_ms or spec.profile.timestep_ms)
         sim = self.sim
         for p in spec.populations:
             if p.cell is None:
@@ -109,6 +99,21 @@ class PyNNBackend:
             self.projections[pr.name] = sim.Projection(
                 self.populations[pr.pre], self.populations[pr.post], self.connector(pr.pairs, delay),
                 synapse, receptor_type=pr.receptor, label=pr.name)
+
+    def _start(self, dt: float) -> None:
+        """``setup()`` a new network at timestep ``dt`` (ms); pyNN runs one per process, so this backend's
+        previous network is closed first."""
+        other = _live.get(self.name)
+        if other is not None and other is not self:
+            other.close()
+        self.timestep_ms = dt
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.sim.setup(timestep=dt, min_delay=dt, **self.setup_options())
+        _live[self.name] = self
+        self.closed = False
+        self.t_ms = 0.0
+        self.after_setup()
 
     def _check_open(self):
         if self.closed:
@@ -180,17 +185,8 @@ class PyNNBackend:
     def build_graph(self, graph) -> None:
         """Create the sources, IF_curr_delta cells and weighted synapses of a ``backends.graph.Graph``."""
         from .graph import DeltaCells, split_by_sign
-        other = _live.get(self.name)
-        if other is not None and other is not self:
-            other.close()
-        dt = self.timestep_ms = graph.timestep_ms
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.sim.setup(timestep=dt, min_delay=dt, **self.setup_options())
-        _live[self.name] = self
-        self.closed = False
-        self.t_ms = 0.0
-        self.after_setup()
+        self._start(graph.timestep_ms)
+        dt = self.timestep_ms
         self.after_graph_setup()
         sim = self.sim
         self.populations, self.projections = {}, {}

@@ -111,7 +111,7 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
     neurons = [k for k, n in nodes.items() if type(n).__name__ in NEURON_NODES]
     if not neurons:
         raise InputError("the NIR graph has no neuron node (IF, LIF, CubaLIF, LI or CubaLI)")
-    order = _topological(neurons, preds)
+    order = topological(neurons, preds)
     index: dict[str, int] = {}
     layers: list[Layer] = []
     for target in order:
@@ -124,7 +124,7 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
             while not (cur == inp or cur in index):
                 if cur in neurons:
                     raise InputError(f"node {cur}: a recurrent or out-of-order edge into {target}")
-                op, b = _op(nodes[cur], cur, dt)
+                op, b = op_from_node(nodes[cur], cur, dt)
                 chain.append(op)
                 if b is not None:
                     if node_bias is not None:
@@ -185,7 +185,7 @@ def _expand_bias(b, shape, src, target):
     raise InputError(f"the bias into {target} has {b.size} values for {n} neurons")
 
 
-def _op(node, name, dt):
+def op_from_node(node, name, dt):
     """(Op, bias or None) of one weight node; ``dt``: the step in the graph's time unit (for delays)."""
     kind = type(node).__name__
     if kind in ("Conv1d", "Conv2d"):
@@ -229,7 +229,7 @@ def _delay_steps(name, delay, dt) -> int:
     return int(round(steps))
 
 
-def _topological(neurons, preds):
+def topological(neurons, preds):
     def sources(n):
         out, stack, seen = set(), list(preds.get(n, [])), set()
         while stack:

@@ -27,6 +27,7 @@ import numpy as np
 from cam.operations import InputError
 
 from .net import Layer, Net, Op
+from .nir_import import op_from_node, topological
 
 DT_MS = 1.0
 READOUT_TAU_MS = 1e9
@@ -221,14 +222,14 @@ def from_nir(graph, name: str = "imported", levels: int | None = None) -> Net:
     input_shape = tuple(int(s) for s in np.asarray(nodes[inp].input_type["input"]))
     index, shapes = {}, {}
     layers = []
-    order = _topo([n for n in neuron_names], preds, nodes, nir)
+    order = topological(neuron_names, preds)
     for target in order:
         inputs, bias = [], None
         for first in preds.get(target, []):
             chain, cur = [], first
             while not (cur == inp or cur in index):
                 node = nodes[cur]
-                op, b = _op_from_node(nir, node, cur)
+                op, b = op_from_node(node, cur, 1.0)
                 chain.append(op)
                 if b is not None:
                     if bias is not None or cur != first:
@@ -253,57 +254,3 @@ def from_nir(graph, name: str = "imported", levels: int | None = None) -> Net:
         index[target] = len(layers)
         layers.append(layer)
     return Net(name, input_shape, levels, tuple(layers))
-
-
-def _topo(neurons, preds, nodes, nir):
-    """Neuron nodes in an order where every source comes first."""
-    def sources(n):
-        out, stack, seen = set(), list(preds.get(n, [])), set()
-        while stack:
-            c = stack.pop()
-            if c in seen:
-                continue
-            seen.add(c)
-            if c in neurons:
-                out.add(c)
-            else:
-                stack.extend(preds.get(c, []))
-        return out
-    deps = {n: sources(n) for n in neurons}
-    order, done = [], set()
-    while len(order) < len(neurons):
-        ready = [n for n in neurons if n not in done and deps[n] <= done]
-        if not ready:
-            raise InputError("the NIR graph has a recurrent loop between neuron nodes; not supported here")
-        for n in ready:
-            order.append(n)
-            done.add(n)
-    return order
-
-
-def _op_from_node(nir, node, name):
-    if isinstance(node, nir.Conv2d):
-        pad = node.padding
-        if isinstance(pad, str) or np.ndim(pad) and len(set(np.atleast_1d(pad).tolist())) != 1:
-            raise InputError(f"node {name}: only equal integer padding is supported")
-        stride = np.atleast_1d(node.stride)
-        if len(set(stride.tolist())) != 1 or np.any(np.atleast_1d(node.dilation) != 1):
-            raise InputError(f"node {name}: only equal strides and no dilation are supported")
-        b = np.asarray(node.bias)
-        return Op("conv", np.asarray(node.weight, float), int(stride[0]), int(np.atleast_1d(pad)[0]),
-                  int(node.groups)), (b if np.any(b != 0) else None)
-    if isinstance(node, (nir.SumPool2d, nir.AvgPool2d)):
-        k = tuple(int(v) for v in np.atleast_1d(node.kernel_size))
-        if tuple(np.atleast_1d(node.stride)) != k or np.any(np.asarray(node.padding) != 0):
-            raise InputError(f"node {name}: only non-overlapping pools without padding are supported")
-        return Op("avgpool" if isinstance(node, nir.AvgPool2d) else "sumpool", kernel=k), None
-    if isinstance(node, nir.Flatten):
-        return Op("flatten"), None
-    if isinstance(node, nir.Affine):
-        return Op("dense", np.asarray(node.weight, float)), np.asarray(node.bias, float)
-    if isinstance(node, nir.Linear):
-        return Op("dense", np.asarray(node.weight, float)), None
-    if isinstance(node, nir.Scale):
-        vals = np.unique(np.asarray(node.scale))
-        return Op("scale", vals[0] if len(vals) == 1 else np.asarray(node.scale, float)), None
-    raise InputError(f"node {name}: {type(node).__name__} is not supported by this importer")
