@@ -68,8 +68,8 @@ def test_an_snntorch_lif_graph_in_seconds_simulates_as_snntorch_does(lif_case):
                               want1)
 
 
-def test_a_norse_style_cuba_lif_graph_follows_its_two_equations():
-    """CubaLIF as written from a discrete update i = alpha i + W x; v = beta v + i (tau_syn = dt/(1-alpha),
+def test_a_cuba_lif_graph_of_snntorchs_synaptic_follows_its_two_equations():
+    """snnTorch's Synaptic as its export writes it, from i = alpha i + W x; v = beta v + i (tau_syn = dt/(1-alpha),
     w_in = tau_syn/dt, tau_mem = dt/(1-beta), r = tau_mem/dt)."""
     rng = np.random.default_rng(5)
     alpha, beta = 0.7, 0.85
@@ -185,3 +185,27 @@ def test_our_own_export_comes_back_through_the_importer(tmp_path):
     back = nir_import.read(path)
     assert [layer.threshold for layer in back.layers] == pytest.approx([layer.threshold for layer in net.layers])
     assert all(layer.neuron is None for layer in back.layers)
+
+
+def test_a_norse_lif_box_graph_follows_norses_update():
+    """Norse's LIFBox exports tau = 1/tau_mem_inv (s) and r = 1; its step is v += dt/tau (v_leak - v + W x)."""
+    rng = np.random.default_rng(11)
+    tau, v_leak, theta = 5e-3, 0.1, 0.3
+    w = rng.normal(1.5, 1.0, (4, 3))
+    graph = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([3])}), "fc": nir.Linear(weight=w),
+        "lif": nir.LIF(tau=np.full(4, tau), r=np.ones(4), v_leak=np.full(4, v_leak), v_threshold=np.full(4, theta),
+                       v_reset=np.zeros(4)),
+        "output": nir.Output(output_type={"output": np.array([4])})},
+        edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")])
+    net = nir_import.read(graph, dt_ms=1.0, time_unit="s")
+    trains = (rng.random((30, 5, 3)) < 0.5).astype(np.uint8)
+    v, count = np.full((5, 4), v_leak), np.zeros((5, 4))
+    for t in range(30):
+        v = v + DT_S / tau * (v_leak - v + trains[t] @ w.T)
+        s = v >= theta
+        v[s] = 0.0
+        count += s
+    got = refsim.simulate(net, None, refsim.SimParams(steps=30), trains=trains)
+    np.testing.assert_allclose(got.counts[0], count)
+    assert 0 < count.sum() < count.size * 30
