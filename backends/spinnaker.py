@@ -15,6 +15,17 @@ Conventions absorbed here (TOOLCHAIN.md, SPEC.md 6):
   ``set_weights`` works only before it (``Projection.set`` is not implemented);
 - partitioning, placement and routing happen in the first run; ``mapping()`` reads their reports.
 
+Graphs (``build_graph``, the converted event networks of ``event_models``): IF_curr_delta cells, spike sources
+and one FromListConnector per projection and sign with a weight and a delay column (a hop costs its delay, at
+least one step). Spike times (``set_spike_times``) and initial membranes are taken when the network is created
+at the first run or ``mapping()``. The cells fire at most once per step, the bias sources every step: each cell
+population gets ``max_expected_summed_weight`` = the largest summed |weight| a cell can receive in one step, so
+its fixed-point ring buffers cannot saturate (sPyNNaker's default sizes them for 30 spikes/s), and an incoming
+spike buffer for its fan-in (at most 2048); ``[Simulation] spikes_per_second`` is raised to one spike per step
+for what sPyNNaker still sizes by rate. Parameters beyond s16.15 (tau_m 1e7 ms, a read-out threshold of 1e9 mV)
+are clamped to 65535. ``map_graph`` / ``format_graph_map`` (``hippocam event map``) report the mapping.
+sPyNNaker 7.4.1 builds synaptic rows in quadratic time; ``rows_by_index`` replaces that builder (same rows).
+
 Which board (keyword arguments of ``Backend`` override the environment; ``virtual=True`` overrides both):
 - ``virtual=True``, or nothing configured: a virtual SpiNN-5 board. The network is mapped (reports,
   ``mapping()``) but not executed: ``can_simulate`` is False and ``spikes()`` returns empty trains.
@@ -71,6 +82,9 @@ ENV_VERBOSE = "HIPPOCAM_SPINNAKER_VERBOSE"
 SCAMP_PORT = 17893  # SC&MP's UDP port on every board
 SPALLOC_PORT = 22244  # the classic spalloc server's TCP port
 MAX_PLASTIC_ROW = 254  # synapses of one plastic row (pre neuron -> one core) in sPyNNaker 7.4.1
+S1615_MAX = 65535.0  # the largest membrane / threshold sPyNNaker's s16.15 fixed point holds (mV)
+SOURCES_PER_CORE = 256  # spike sources of a graph on one core (sPyNNaker's default puts thousands on one)
+MAX_SPIKE_BUFFER = 2048  # incoming spikes a graph core buffers per step at most (4 bytes each, in DTCM)
 
 
 # -- configuration (no sPyNNaker import needed) --------------------------------------------------
@@ -267,6 +281,33 @@ def _spynnaker_config(text: str):
                 os.environ["XDG_CONFIG_HOME"] = old_xdg
 
 
+def rows_by_index(connection_row_indices, n_rows: int, data, max_n_synapses: int) -> list:
+    """sPyNNaker's ``convert_per_connection_data_to_rows`` in O(n log n): the items of ``data`` whose row index is
+    i, in their order, at most ``max_n_synapses`` of them, flattened, for each row i < ``n_rows``."""
+    idx = np.asarray(connection_row_indices)
+    keep = (idx >= 0) & (idx < n_rows)
+    if not keep.all():
+        idx, data = idx[keep], data[keep]
+    order = np.argsort(idx, kind="stable")
+    ordered = data[order]
+    counts = np.bincount(idx, minlength=n_rows)[:n_rows]
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    take = np.minimum(counts, max_n_synapses)
+    return [ordered[a:a + n].reshape(-1) for a, n in zip(starts.tolist(), take.tolist())]
+
+
+def _fast_rows() -> None:
+    """Replace sPyNNaker 7.4.1's row builder, which compares every connection with every row index (quadratic:
+    minutes for a million synapses, days for the 23 M of modelnet-voxel), by ``rows_by_index`` (same rows)."""
+    from spynnaker.pyNN.models.neuron.synapse_dynamics.abstract_sdram_synapse_dynamics import (
+        AbstractSDRAMSynapseDynamics)
+
+    def convert_per_connection_data_to_rows(self, connection_row_indices, n_rows, data, max_n_synapses):
+        return rows_by_index(connection_row_indices, n_rows, data, max_n_synapses)
+
+    AbstractSDRAMSynapseDynamics.convert_per_connection_data_to_rows = convert_per_connection_data_to_rows
+
+
 # -- the backend ---------------------------------------------------------------------------------
 class Backend(PyNNBackend):
     name = "spinnaker"
@@ -276,9 +317,15 @@ class Backend(PyNNBackend):
     def __init__(self, timestep_ms: float | None = None, *, config: str | os.PathLike | None = None,
                  machine: str | None = None, board_version: int | str | None = None,
                  reports_dir: str | os.PathLike | None = None, virtual: bool | None = None,
-                 probe_timeout_s: float | None = None, verbose: bool | None = None):
-        """Options as in the module doc; ``verbose`` shows sPyNNaker's progress bars (else kept in ``console``)."""
+                 probe_timeout_s: float | None = None, verbose: bool | None = None,
+                 neurons_per_core: int | None = None):
+        """Options as in the module doc; ``verbose`` shows sPyNNaker's progress bars (else kept in ``console``);
+        ``neurons_per_core``: the most cells (and spike sources) of a graph population (``build_graph``) on one
+        core (default: 256, sPyNNaker's default for cells)."""
         self.board = board_config(config, machine, board_version, reports_dir, virtual)
+        if neurons_per_core is not None and not (isinstance(neurons_per_core, int) and 1 <= neurons_per_core <= 256):
+            raise BackendError(f"spinnaker: neurons_per_core must be an integer in 1..256, got {neurons_per_core!r}")
+        self.neurons_per_core = neurons_per_core
         try:
             self.probe_timeout_s = float(probe_timeout_s if probe_timeout_s is not None
                                          else os.environ.get(ENV_TIMEOUT) or 5.0)
@@ -294,6 +341,10 @@ class Backend(PyNNBackend):
 
     def _reset(self) -> None:
         self.spec = None
+        self.graph = None  # a backends.graph.Graph (build_graph) instead of a CAM spec
+        self._source_trains: dict[str, list[list[float]]] = {}  # graph sources: spike times per neuron
+        self._v_init: dict[str, float] = {}
+        self.ring_buffer: dict[str, dict] = {}  # graph cells: the fixed-point input range chosen per population
         self.record = "all"
         self._trains: list[list[float]] = []
         self._weights: dict[str, np.ndarray] = {}  # per projection, one value (nA) per pair
@@ -314,6 +365,7 @@ class Backend(PyNNBackend):
         except ImportError as err:
             raise BackendError(f"backend 'spinnaker' needs sPyNNaker ({err}); "
                                "install it with: pip install '.[spinnaker]'") from None
+        _fast_rows()
         return sim
 
     def setup_options(self) -> dict:
@@ -375,6 +427,8 @@ class Backend(PyNNBackend):
         self._check_open()
         if self._materialized:
             return
+        if self.graph is not None:
+            return self._materialize_graph()
         spec, sim, dt = self.spec, self.sim, self.timestep_ms
         self._materialized = True  # from here on, a failure must end sPyNNaker
         with self._sim_call("setup"), _spynnaker_config(self.board.text):
@@ -413,15 +467,18 @@ class Backend(PyNNBackend):
                 self.populations[pr.post].set_max_atoms_per_core(math.ceil(size / cores))
 
     def _input_population(self, p):
-        if any(self._trains):
-            return self.sim.Population(p.size, self.sim.SpikeSourceArray(spike_times=self._trains), label=p.name)
+        return self._source_population(p.name, p.size, self._trains)
+
+    def _source_population(self, name: str, size: int, trains: list[list[float]]):
+        if any(trains):
+            return self.sim.Population(size, self.sim.SpikeSourceArray(spike_times=trains), label=name)
         # a list of lists without any spike crashes sPyNNaker 7.4.1: give a flat [], and keep its warning
         # "SpikeSourceArray has no spike times" (which it repeats at exit) quiet: here it is intended
         logger = logging.getLogger("spynnaker.pyNN.models.spike_source.spike_source_array_vertex")
         level = logger.level
         logger.setLevel(logging.ERROR)
         try:
-            return self.sim.Population(p.size, self.sim.SpikeSourceArray(spike_times=[]), label=p.name)
+            return self.sim.Population(size, self.sim.SpikeSourceArray(spike_times=[]), label=name)
         finally:
             logger.setLevel(level)
 
@@ -484,6 +541,8 @@ class Backend(PyNNBackend):
             with self._sim_call(f"the run to {t_ms} ms"):
                 self.sim.run_until(t_ms)
                 self._note_report_dir()
+                if self.graph is not None and not self.ring_buffer:
+                    self._note_ring_buffers()
             self._has_run = True
             self.t_ms = t_ms
 
@@ -496,7 +555,7 @@ class Backend(PyNNBackend):
     def spikes(self, population: str) -> list[np.ndarray]:
         """Spike times (ms) per neuron; empty on a virtual board (nothing is executed there)."""
         self._check_open()
-        size = self.spec.population(population).size
+        size = self._population_size(population)
         if self.board.virtual or not self._has_run:
             return [np.zeros(0) for _ in range(size)]
         with self._sim_call(f"reading the spikes of {population}", fatal=False):
@@ -518,6 +577,9 @@ class Backend(PyNNBackend):
         return out
 
     def _projection_spec(self, projection: str):
+        if self.spec is None:
+            raise BackendError("spinnaker: weights are read and set for a CAM network (build); a graph's weights "
+                               "are the ones given to build_graph")
         pr = next((p for p in self.spec.projections if p.name == projection), None)
         if pr is None:
             raise BackendError(f"spinnaker: no projection {projection!r}")
@@ -532,6 +594,179 @@ class Backend(PyNNBackend):
         pr = self._projection_spec(projection)
         self._weights[projection] = np.abs(np.asarray(matrix, dtype=float)[pr.pairs[:, 0], pr.pairs[:, 1]])
 
+    # -- generic graphs (backends.graph): the converted event networks ------------------------
+    # a spike sent in step t with delay d is added to the target's input in step t + d, and an IF_curr_delta
+    # cell takes its input in the step it reads it: a hop costs exactly its delay, of at least one step
+    delta_extra_latency_steps = 0
+    min_delay_steps = 1
+
+    def delta_cell_type(self, cells):
+        """IF_curr_delta. sPyNNaker holds parameters in s16.15 fixed point (at most 65535): a longer tau_m (a
+        perfect integrator) is clamped to 65535 ms (a leak of 1.5e-5 of v per 1 ms step) and a higher threshold
+        (a read-out that never fires) to 65535 mV."""
+        celltype = self.sim.IF_curr_delta(tau_m=min(cells.tau_m_ms, S1615_MAX), cm=cells.cm_nF, v_rest=0.0,
+                                          v_reset=cells.v_reset_mV, v_thresh=min(cells.v_thresh_mV, S1615_MAX),
+                                          tau_refrac=0.0, i_offset=0.0)
+        return celltype
+
+    def weighted_connector(self, pre: np.ndarray, post: np.ndarray, delay_ms: float, weights=None):
+        """A FromListConnector on whole populations with (pre, post, weight, delay) rows, as one numpy array
+        sorted by pre, then post: sPyNNaker 7.4.1 estimates the longest synaptic row by splitting the list where
+        the sorted pre (then post) indices change but splits the unsorted list, and cuts every row to that
+        estimate, so an unsorted list gets rows that are too long (SynapseRowTooBigException) or synapses
+        silently dropped."""
+        pre, post = np.asarray(pre), np.asarray(post)
+        order = np.lexsort((post, pre))
+        n = len(pre)
+        rows = np.empty((n, 4))
+        rows[:, 0], rows[:, 1] = pre[order], post[order]
+        rows[:, 2] = 0.0 if weights is None else np.asarray(weights, float)[order]
+        rows[:, 3] = delay_ms
+        return self.sim.FromListConnector(rows, column_names=["weight", "delay"])
+
+    def build_graph(self, graph) -> None:
+        """Check ``graph`` (a ``backends.graph.Graph``) and the board; the network is created at the first run
+        (or ``mapping()``), with the spike times given by then (``set_spike_times``)."""
+        from .graph import DeltaCells, Sources
+
+        other = _live.get(self.name)
+        if other is not None and other is not self:
+            other.close()
+        self.close()
+        self._reset()
+        self.graph = graph
+        self.timestep_ms = graph.timestep_ms
+        names = [p.name for p in graph.populations]
+        if len(set(names)) != len(names):
+            raise BackendError(f"spinnaker: the graph names a population twice: {names}")
+        for p in graph.populations:
+            if isinstance(p, Sources):
+                self._source_trains[p.name] = [[] for _ in range(p.size)]
+            elif isinstance(p, DeltaCells):
+                self._v_init[p.name] = float(p.v_init_mV)
+            else:
+                raise BackendError(f"spinnaker: population {getattr(p, 'name', p)!r} is neither Sources nor DeltaCells")
+        for syn in graph.projections:
+            for end in (syn.pre_pop, syn.post_pop):
+                if end not in names:
+                    raise BackendError(f"spinnaker: projection {syn.name} names an unknown population {end!r}")
+            self._graph_delay(syn)
+        probe_board(self.board, self.probe_timeout_s)
+        _live[self.name] = self
+        self.closed = False
+        self.t_ms = 0.0
+
+    def _graph_delay(self, syn) -> float:
+        dt = self.timestep_ms
+        steps = round(syn.latency_ms / dt) - self.delta_extra_latency_steps
+        if abs(syn.latency_ms / dt - round(syn.latency_ms / dt)) > 1e-6:
+            raise BackendError(f"spinnaker: projection {syn.name} has a latency of {syn.latency_ms:g} ms, off the "
+                               f"{dt:g} ms timestep grid")
+        if steps < self.min_delay_steps:
+            raise BackendError(f"spinnaker: projection {syn.name} asks for a latency of {syn.latency_ms:g} ms; the "
+                               f"shortest here is {self.min_latency_ms(dt):g} ms")
+        return steps * dt
+
+    def _population_size(self, population: str) -> int:
+        if self.graph is not None:
+            for p in self.graph.populations:
+                if p.name == population:
+                    return p.size
+            raise BackendError(f"spinnaker: no population {population!r}")
+        return self.spec.population(population).size
+
+    def set_spike_times(self, population: str, trains: list) -> None:
+        """Spike times (ms, on the timestep grid) of every source of ``population``; before the first run only
+        (sPyNNaker 7.4.1 cannot change spike times once the network is built)."""
+        self._check_open()
+        if population not in self._source_trains:
+            raise BackendError(f"spinnaker: {population!r} is not a spike source population of this graph")
+        size = len(self._source_trains[population])
+        if len(trains) != size:
+            raise BackendError(f"spinnaker: {population} has {size} sources, got {len(trains)} spike trains")
+        new = [self.input_times(t) for t in trains]
+        if self._materialized and new != self._source_trains[population]:
+            raise BackendError("spinnaker: SpiNNaker needs every spike time before the first run (sPyNNaker 7.4.1 "
+                               "cannot change spike times once the network is built): give them all up front")
+        self._source_trains[population] = new
+
+    def set_membrane(self, population: str, v_mV) -> None:
+        """Set the membrane (mV) of every cell of ``population``: the initial value before the first run, else
+        between runs (``Population.initialize``)."""
+        self._check_open()
+        if population not in self._v_init:
+            raise BackendError(f"spinnaker: {population!r} is not a cell population of this graph")
+        if not self._materialized:
+            if np.ndim(v_mV) != 0:
+                raise BackendError("spinnaker: give one initial membrane per population before the first run")
+            self._v_init[population] = float(v_mV)
+            return
+        with self._sim_call(f"setting the membrane of {population}"):
+            self.populations[population].initialize(v=v_mV)
+
+    def membrane(self, population: str) -> np.ndarray:
+        raise BackendError("spinnaker: a board does not report membranes between runs; read spikes instead "
+                           "(the converted networks' read-out needs a backend that reads membranes: brian2, nest)")
+
+    def _materialize_graph(self) -> None:
+        """Create the graph in sPyNNaker: sources with their spike times, cells, weighted synapses.
+
+        Ring buffers: the cells fire at most once per step and the bias sources every step, so the input a cell
+        can get in one step is at most the sum of its incoming weights' magnitudes (per receptor). That sum is
+        given to sPyNNaker as ``max_expected_summed_weight``: its fixed-point ring buffers then never saturate
+        (its default sizes them for 30 spikes/s Poisson input, which converted networks exceed by far). The
+        price is resolution: a weight step of 2^(shift + 1 - 16) mV (``ring_buffer`` in ``mapping()``).
+        """
+        from .graph import DeltaCells, split_by_sign
+
+        g, sim, dt = self.graph, self.sim, self.timestep_ms
+        self._materialized = True  # from here on, a failure must end sPyNNaker
+        bounds = summed_weight_bounds(g)
+        fan_in = _pre_neurons(g)
+        with self._sim_call("setup"), _spynnaker_config(_graph_config(self.board.text, dt)):
+            sim.setup(timestep=dt, min_delay=dt)
+        with self._sim_call("building the network"):
+            for p in g.populations:
+                if isinstance(p, DeltaCells):
+                    exc, inh = bounds.get(p.name, (0.0, 0.0))
+                    extra = {"max_expected_summed_weight": [max(exc, 1e-3), max(inh, 1e-3)],
+                             "incoming_spike_buffer_size": int(min(max(256, fan_in.get(p.name, 0)),
+                                                                   MAX_SPIKE_BUFFER))}
+                    pop = sim.Population(p.size, self.delta_cell_type(p), label=p.name,
+                                         initial_values={"v": self._v_init[p.name]}, additional_parameters=extra)
+                    if self.neurons_per_core:
+                        pop.set_max_atoms_per_core(self.neurons_per_core)
+                    if p.record_spikes:
+                        pop.record("spikes")
+                else:
+                    pop = self._source_population(p.name, p.size, self._source_trains[p.name])
+                    # one core cannot send thousands of spikes in a step: spread the sources like the cells
+                    pop.set_max_atoms_per_core(self.neurons_per_core or SOURCES_PER_CORE)
+                self.populations[p.name] = pop
+            for syn in g.projections:
+                delay = self._graph_delay(syn)
+                for receptor, idx in split_by_sign(syn):
+                    label = f"{syn.name}.{receptor[:3]}"
+                    w = np.abs(np.asarray(syn.weight_mV, float)[idx])  # the receptor gives the sign
+                    self.projections[label] = sim.Projection(
+                        self.populations[syn.pre_pop], self.populations[syn.post_pop],
+                        self.weighted_connector(np.asarray(syn.pre)[idx], np.asarray(syn.post)[idx], delay, w),
+                        sim.StaticSynapse(), receptor_type=receptor, label=label)
+
+    def _note_ring_buffers(self) -> None:
+        """The ring-buffer shift sPyNNaker chose per cell population, and the weight step it gives (mV)."""
+        from .graph import DeltaCells
+
+        bounds = summed_weight_bounds(self.graph)
+        for p in self.graph.populations:
+            if not isinstance(p, DeltaCells):
+                continue
+            with contextlib.suppress(Exception):
+                shifts = [int(v) for v in self.populations[p.name]._vertex.get_ring_buffer_shifts()]
+                self.ring_buffer[p.name] = {
+                    "max_summed_weight_mV": [round(float(b), 4) for b in bounds.get(p.name, (0.0, 0.0))],
+                    "shifts": shifts, "weight_step_mV": [2.0 ** (sh + 1 - 16) for sh in shifts]}
+
     def mapping(self, run_ms: float | None = None) -> dict:
         """Where the network was placed (``parse_reports``), mapping it first if it has not run.
 
@@ -542,9 +777,15 @@ class Backend(PyNNBackend):
         if not self._has_run:
             self.run_until(run_ms or self.timestep_ms)
         report = parse_reports(self.report_dir)
-        report.update(_spec_counts(self.spec))
+        if self.graph is not None:
+            report.update(_graph_counts(self.graph))
+            _check_graph_mapping(report, self.graph)
+            for name, rb in self.ring_buffer.items():
+                report["populations"][name]["ring_buffer"] = rb
+        else:
+            report.update(_spec_counts(self.spec))
+            _check_mapping(report, self.spec)
         report["board"] = self.board.describe()
-        _check_mapping(report, self.spec)
         return report
 
     def close(self) -> None:
@@ -683,6 +924,116 @@ def format_map(report: dict) -> str:
                      "?" if p["sdram_per_step_bytes"] is None else f"{p['sdram_per_step_bytes']:g}"))
     total_n = sum(p["neurons"] for p in report["populations"].values())
     rows.append(("total", total_n, report["cores"], report["chips"], kib(report["sdram_bytes"]), ""))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = [head, ""]
+    for i, r in enumerate(rows):
+        cells = [str(r[0]).ljust(widths[0])] + [str(v).rjust(w) for v, w in zip(r[1:], widths[1:])]
+        lines.append("  ".join(cells).rstrip())
+        if i == 0 or i == len(rows) - 2:
+            lines.append("  ".join("-" * w for w in widths))
+    tail = f"plus {report['system_cores']} sPyNNaker system cores on those chips"
+    if "seconds" in report:
+        tail += f"; mapped in {report['seconds']} s"
+    lines += ["", tail, f"reports: {report['report_dir']}"]
+    return "\n".join(lines)
+
+
+# -- graphs (the converted event networks) ---------------------------------------------------
+def summed_weight_bounds(graph) -> dict[str, tuple[float, float]]:
+    """Per cell population, the largest summed excitatory and inhibitory weight (mV) one cell can get in one
+    step when every source of its synapses spikes (each spikes at most once per step)."""
+    from .graph import DeltaCells
+
+    sizes = {p.name: p.size for p in graph.populations if isinstance(p, DeltaCells)}
+    exc = {n: np.zeros(s) for n, s in sizes.items()}
+    inh = {n: np.zeros(s) for n, s in sizes.items()}
+    for syn in graph.projections:
+        if syn.post_pop not in sizes:
+            continue
+        w = np.asarray(syn.weight_mV, float)
+        post = np.asarray(syn.post)
+        size = sizes[syn.post_pop]
+        exc[syn.post_pop] += np.bincount(post, weights=np.where(w > 0, w, 0.0), minlength=size)
+        inh[syn.post_pop] += np.bincount(post, weights=np.where(w < 0, -w, 0.0), minlength=size)
+    return {n: (float(exc[n].max(initial=0.0)), float(inh[n].max(initial=0.0))) for n in sizes}
+
+
+def _pre_neurons(graph) -> dict[str, int]:
+    """Per population, how many distinct neurons send synapses to it (the most spikes it can get in a step)."""
+    out: dict[str, int] = {}
+    for syn in graph.projections:
+        out[syn.post_pop] = out.get(syn.post_pop, 0) + len(np.unique(np.asarray(syn.pre)))
+    return out
+
+
+def _graph_config(text: str, timestep_ms: float) -> str:
+    """The configuration for a graph build: ``[Simulation] spikes_per_second`` raised to one spike per step
+    (unless the user's configuration sets it), for what sPyNNaker still sizes by rate."""
+    cfg = _parser()
+    cfg.read_string(text)
+    if not cfg.has_section("Simulation"):
+        cfg.add_section("Simulation")
+    if not cfg.has_option("Simulation", "spikespersecond"):
+        cfg.set("Simulation", "spikespersecond", f"{1000.0 / timestep_ms:g}")
+    out = io.StringIO()
+    cfg.write(out)
+    return out.getvalue()
+
+
+def _graph_counts(graph) -> dict:
+    from .graph import DeltaCells
+
+    return {"neurons": graph.n_neurons, "synapses": graph.n_synapses,
+            "sources": sum(p.size for p in graph.populations if not isinstance(p, DeltaCells)),
+            "timestep_ms": graph.timestep_ms}
+
+
+def _check_graph_mapping(report: dict, graph) -> None:
+    """Every population of ``graph`` placed with its own size."""
+    for p in graph.populations:
+        got = report["populations"].get(p.name)
+        if got is None or got["cores"] == 0 or got["neurons"] != p.size:
+            raise BackendError(f"spinnaker: population {p.name} ({p.size} neurons) is not placed as expected "
+                               f"in {report['report_dir']}: {got}")
+
+
+def map_graph(graph, spike_times: dict | None = None, run_ms: float | None = None, **options) -> dict:
+    """Map a ``backends.graph.Graph`` on a virtual board and read the reports.
+
+    ``spike_times``: {source population: spike trains (ms)} (the SDRAM of the sources depends on them);
+    ``run_ms``: the length of the mapping run (recording SDRAM; default one timestep); ``options`` go to
+    ``Backend`` (``reports_dir``, ``neurons_per_core``, ...). Returns ``parse_reports``' dict plus
+    ``neurons`` (cells), ``sources``, ``synapses``, ``board``, per cell population ``ring_buffer`` and
+    ``seconds`` (wall time of build + mapping run, s; sPyNNaker's import excluded).
+    """
+    backend = Backend(**{"virtual": True, **options})
+    try:
+        t0 = time.perf_counter()
+        backend.build_graph(graph)
+        for name, trains in (spike_times or {}).items():
+            backend.set_spike_times(name, trains)
+        report = backend.mapping(run_ms)
+        report["seconds"] = round(time.perf_counter() - t0, 2)
+    finally:
+        backend.close()
+    return report
+
+
+def format_graph_map(report: dict, title: str = "graph") -> str:
+    """A text table of ``map_graph``'s result: per population neurons, cores, chips, SDRAM (KiB), weight step."""
+    def kib(b):
+        return "?" if b is None else f"{b / 1024:.1f}"
+
+    head = (f"{title} on SpiNNaker, {report.get('board', '')}: {report['neurons']:,} neurons "
+            f"(+ {report['sources']:,} spike sources), {report['synapses']:,} synapses")
+    rows = [("population", "neurons", "cores", "chips", "n/core", "SDRAM KiB", "w step mV (exc/inh)")]
+    for name, p in report["populations"].items():
+        rb = p.get("ring_buffer")
+        step = "" if not rb else "/".join(f"{s:.2g}" for s in rb["weight_step_mV"])
+        rows.append((name, p["neurons"], p["cores"], p["chips"], math.ceil(p["neurons"] / max(p["cores"], 1)),
+                     kib(p["sdram_bytes"]), step))
+    total_n = sum(p["neurons"] for p in report["populations"].values())
+    rows.append(("total", total_n, report["cores"], report["chips"], "", kib(report["sdram_bytes"]), ""))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     lines = [head, ""]
     for i, r in enumerate(rows):

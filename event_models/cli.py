@@ -1,4 +1,4 @@
-"""``hippocam event train|evaluate|preview``: ``register(subparsers)`` adds the group to the hippocam parser.
+"""``hippocam event train|evaluate|preview|map``: ``register(subparsers)`` adds the group to the hippocam parser.
 
 Handlers return an exit code; bad input raises ``cam.operations.InputError`` (problem + fix), which the main
 command prints as one line with exit status 2.
@@ -134,9 +134,61 @@ def cmd_preview(args) -> int:
     return 0
 
 
+def mapping_inputs(net, graph, layout, steps: int) -> dict:
+    """Spike times of one sample slot for a mapping run: every input fires in every one of the ``steps`` input
+    steps (the most a sample can send, which sizes the sources' SDRAM), each bias source in its layer's window
+    as ``pynn_net.simulate`` gives it."""
+    import numpy as np
+
+    from .pynn_net import LEAD_STEPS
+    dt = graph.timestep_ms
+    window = [float((LEAD_STEPS + t) * dt) for t in range(steps)]
+    n_inputs = next(p.size for p in graph.populations if p.name == "input")
+    n_bias = next(p.size for p in graph.populations if p.name == "bias")
+    bias = []
+    for i in range(n_bias):
+        if i < len(net.layers):
+            first = LEAD_STEPS + (layout.depth[i] - 1) * layout.hop_steps
+            bias.append([float((first + t) * dt) for t in np.arange(steps)])
+        else:
+            bias.append([])
+    return {"input": [list(window) for _ in range(n_inputs)], "bias": bias}
+
+
+def cmd_map(args) -> int:
+    import backends
+    if args.backend not in backends.names():
+        raise InputError(f"unknown --backend {args.backend!r}; mapping reports come from sPyNNaker: use --backend "
+                         "spinnaker")
+    if args.backend != "spinnaker":
+        raise InputError(f"mapping reports come from sPyNNaker; use --backend spinnaker, not {args.backend!r}")
+    from . import pynn_net, zoo
+    net, card = zoo.find_model(args.model)
+    steps = _int(args.timesteps, "--timesteps", 1, 4096) if args.timesteps is not None else 8
+    per_core = _int(args.neurons_per_core, "--neurons-per-core", 1, 256) if args.neurons_per_core else None
+    json_path = None
+    if args.json:
+        from experiments import output
+        json_path = output.check_writable_file(args.json, args.force)
+    backend = backends.get("spinnaker", virtual=True)  # a clear error when sPyNNaker is missing
+    from backends import spinnaker
+    params = pynn_net.RunParams(steps=steps)
+    graph, layout = pynn_net.to_graph(net, params, backend.min_latency_ms(params.timestep_ms))
+    print(f"{net.name}: mapping {graph.n_neurons:,} neurons and {graph.n_synapses:,} synapses (T={steps}) on a "
+          f"virtual SpiNNaker board ...", flush=True)
+    report = spinnaker.map_graph(graph, mapping_inputs(net, graph, layout, steps),
+                                 run_ms=layout.slot_steps * params.timestep_ms, neurons_per_core=per_core)
+    report.update({"model": net.name, "timesteps": steps, "slot_steps": layout.slot_steps})
+    print(spinnaker.format_graph_map(report, f"{net.name} (T={steps})"))
+    if json_path is not None:
+        output.write_json(json_path, report)
+        print(f"mapping written to {json_path}")
+    return 0
+
+
 def register(subparsers) -> None:
-    """Add ``event`` (train, evaluate, preview) to an argparse subparsers object."""
-    ev = subparsers.add_parser("event", help="converted vision and point-cloud SNNs: train, evaluate, preview")
+    """Add ``event`` (train, evaluate, preview, map) to an argparse subparsers object."""
+    ev = subparsers.add_parser("event", help="converted vision and point-cloud SNNs: train, evaluate, preview, map")
     sub = ev.add_subparsers(dest="event_command", required=True)
 
     t = sub.add_parser("train", help="train a model family (needs the 'train' extra: torch)")
@@ -174,3 +226,13 @@ def register(subparsers) -> None:
     p.add_argument("--split", default="test", help="train or test (default: %(default)s)")
     p.add_argument("--file", default=None, help="preview your own data: events .npy/.npz, or .off/.ply")
     p.set_defaults(func=cmd_preview)
+
+    m = sub.add_parser("map", help="map a model onto SpiNNaker (a virtual board here): cores, chips, SDRAM")
+    m.add_argument("model", help="a shipped model name or a .npz written by 'event train'")
+    m.add_argument("--backend", default="spinnaker", help="only spinnaker maps (default: %(default)s)")
+    m.add_argument("--timesteps", default=None, help="T, the input steps of a sample (default: 8)")
+    m.add_argument("--neurons-per-core", default=None,
+                   help="at most this many cells of a population on one core (default: sPyNNaker's 256)")
+    m.add_argument("--json", default=None, help="also write the mapping report here")
+    m.add_argument("--force", action="store_true", help="overwrite the --json file")
+    m.set_defaults(func=cmd_map)

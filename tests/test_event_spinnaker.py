@@ -1,0 +1,189 @@
+"""Converted event networks on sPyNNaker's virtual board: graph builds, ``hippocam event map``, no writes to ~.
+
+sPyNNaker is installed in CI: nothing here is skipped. The one model mapped (digits-cnn, 10 k neurons, 0.66 M
+synapses) takes about 10 s, in a subprocess whose home directory is empty.
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backends import BackendError
+from backends import spinnaker as sp
+from backends.graph import DeltaCells, Graph, Sources, Synapses
+from event_models import pynn_net, zoo
+from experiments import cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path_factory, monkeypatch):
+    """No board of the developer's own, reports into a temporary folder."""
+    for var in (sp.ENV_CFG, sp.ENV_MACHINE, sp.ENV_VERSION, sp.ENV_TIMEOUT):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv(sp.ENV_REPORTS, str(tmp_path_factory.getbasetemp() / "spinnaker-reports"))
+
+
+# -- the command on a shipped model, in a fresh process with an empty home ----------------------
+@pytest.fixture(scope="module")
+def digits_map(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("event-map")
+    home = tmp / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HIPPOCAM_SPINNAKER", "XDG_"))}
+    env.update(HOME=str(home), PYTHONPATH=str(REPO), MPLCONFIGDIR=str(tmp / "mpl"),
+               HIPPOCAM_SPINNAKER_REPORTS=str(tmp / "reports"))
+    out = tmp / "digits.json"
+    done = subprocess.run([sys.executable, "-m", "experiments.cli", "event", "map", "digits-cnn", "--timesteps", "4",
+                           "--json", str(out)], env=env, cwd=tmp, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {"report": json.loads(out.read_text()), "stdout": done.stdout, "home": home, "tmp": tmp}
+
+
+def test_digits_cnn_maps_with_cores_and_chips(digits_map):
+    report = digits_map["report"]
+    net, _ = zoo.find_model("digits-cnn")
+    graph, layout = pynn_net.to_graph(net, pynn_net.RunParams(steps=4), 1.0)
+    assert (report["model"], report["timesteps"], report["slot_steps"]) == ("digits-cnn", 4, layout.slot_steps)
+    assert (report["neurons"], report["synapses"]) == (graph.n_neurons, graph.n_synapses)
+    assert report["board"].startswith("virtual")
+    assert report["report_dir"].startswith(str(digits_map["tmp"] / "reports"))
+    pops = report["populations"]
+    assert set(pops) == {p.name for p in graph.populations}
+    for p in graph.populations:
+        got = pops[p.name]
+        assert got["neurons"] == p.size
+        assert got["cores"] == math.ceil(p.size / 256), p.name  # 256 cells (or sources) per core by default
+        if isinstance(p, DeltaCells):
+            shifts, steps = got["ring_buffer"]["shifts"], got["ring_buffer"]["weight_step_mV"]
+            assert steps == [2.0 ** (s + 1 - 16) for s in shifts]
+            # the ring buffers hold the largest input a cell can get in one step (no saturation)
+            bound = sp.summed_weight_bounds(graph)[p.name]
+            assert all(2.0 ** (s + 1) > b for s, b in zip(shifts, bound))
+        assert 1 <= got["chips"] <= got["cores"] and got["sdram_bytes"] > 0
+        assert len(got["placements"]) == got["cores"]
+    assert report["cores"] == sum(p["cores"] for p in pops.values())
+    assert report["chips"] == len({(x, y) for p in pops.values() for x, y, _ in p["placements"]})
+    assert report["sdram_bytes"] == sum(p["sdram_bytes"] for p in pops.values())
+    assert report["seconds"] < 60
+    text = digits_map["stdout"]
+    assert "digits-cnn (T=4) on SpiNNaker" in text and "L4" in text and f"{report['cores']}" in text
+
+
+def test_map_writes_nothing_into_home(digits_map):
+    assert list(digits_map["home"].iterdir()) == []
+
+
+# -- bad input: one-line errors before anything is built ---------------------------------------
+@pytest.mark.parametrize("argv,message", [
+    (["--backend", "brian2"], "use --backend spinnaker, not 'brian2'"),
+    (["--backend", "loihi"], "unknown --backend 'loihi'"),
+    (["--timesteps", "0"], "--timesteps must be in 1..4096"),
+    (["--timesteps", "many"], "--timesteps must be an integer"),
+    (["--neurons-per-core", "300"], "--neurons-per-core must be in 1..256"),
+    (["--json", "/nonexistent-folder/x.json"], "folder /nonexistent-folder does not exist"),
+])
+def test_map_bad_input(argv, message, capsys):
+    assert cli.main(["event", "map", "digits-cnn"] + argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and err.startswith("hippocam: error:")
+
+
+def test_map_unknown_model_and_existing_json(tmp_path, capsys):
+    assert cli.main(["event", "map", "no-such-model"]) == 2
+    assert "unknown model 'no-such-model'" in capsys.readouterr().err
+    existing = tmp_path / "m.json"
+    existing.write_text("{}")
+    assert cli.main(["event", "map", "digits-cnn", "--json", str(existing)]) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert existing.read_text() == "{}"
+
+
+def test_map_without_spynnaker(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pyNN.spiNNaker", None)  # as if sPyNNaker were not installed
+    assert cli.main(["event", "map", "digits-cnn"]) == 2
+    err = capsys.readouterr().err
+    assert "needs sPyNNaker" in err and "pip install '.[spinnaker]'" in err
+
+
+# -- graph builds on a small network -------------------------------------------------------------
+def small_graph(latency_ms=1.0):
+    rng = np.random.default_rng(0)
+    pre, post = np.meshgrid(np.arange(8), np.arange(25), indexing="ij")
+    w = rng.normal(0, 1, pre.size)
+    return Graph(1.0, (Sources("src", 8), DeltaCells("cells", 25, v_thresh_mV=1.0, v_init_mV=0.5),
+                       DeltaCells("out", 3, v_thresh_mV=pynn_net.READOUT_THRESHOLD_MV, record_spikes=False)),
+                 (Synapses("in", "src", "cells", pre.ravel(), post.ravel(), w, latency_ms),
+                  Synapses("ro", "cells", "out", np.arange(25), np.arange(25) % 3, np.full(25, 0.5), 2.0)))
+
+
+def test_graph_maps_with_neurons_per_core(tmp_path):
+    g = small_graph()
+    trains = {"src": [[2.0, 3.0]] * 4 + [[]] * 4}
+    report = sp.map_graph(g, trains, run_ms=10.0, reports_dir=tmp_path, neurons_per_core=10)
+    pops = report["populations"]
+    assert (pops["cells"]["cores"], pops["out"]["cores"], pops["src"]["cores"]) == (3, 1, 1)
+    assert (report["neurons"], report["sources"], report["synapses"]) == (28, 8, 225)
+    exc, inh = sp.summed_weight_bounds(g)["cells"]
+    w = g.projections[0].weight_mV.reshape(8, 25)
+    assert np.isclose(exc, np.clip(w, 0, None).sum(axis=0).max())
+    assert np.isclose(inh, np.clip(-w, 0, None).sum(axis=0).max())
+    assert sp.summed_weight_bounds(g)["out"] == (pytest.approx(4.5), 0.0)  # 9 cells of 0.5 mV onto out[0]
+    assert pops["out"]["ring_buffer"]["shifts"][0] == 3  # 4.5 mV < 2^3
+    assert "cells" in sp.format_graph_map(report, "small")
+
+
+def test_graph_rules():
+    backend = sp.Backend(virtual=True)
+    assert backend.min_latency_ms(1.0) == 1.0 and backend.min_latency_ms(0.5) == 0.5
+    with pytest.raises(BackendError, match="shortest here is 1 ms"):
+        backend.build_graph(small_graph(latency_ms=0.0))
+    backend.build_graph(small_graph())
+    with pytest.raises(BackendError, match="off the 1.0 ms timestep grid"):
+        backend.set_spike_times("src", [[1.5]] + [[]] * 7)
+    with pytest.raises(BackendError, match="8 sources, got 2"):
+        backend.set_spike_times("src", [[], []])
+    with pytest.raises(BackendError, match="not a spike source"):
+        backend.set_spike_times("cells", [[]] * 25)
+    backend.set_spike_times("src", [[2.0]] * 8)
+    backend.run_until(5.0)
+    assert backend.can_simulate is False and all(len(t) == 0 for t in backend.spikes("cells"))
+    backend.set_spike_times("src", [[2.0]] * 8)  # the same times: fine
+    with pytest.raises(BackendError, match="every spike time before the first run"):
+        backend.set_spike_times("src", [[3.0]] * 8)
+    with pytest.raises(BackendError, match="does not report membranes"):
+        backend.membrane("out")
+    mapping = backend.mapping()
+    assert mapping["populations"]["cells"]["cores"] == 1
+    backend.close()
+    with pytest.raises(BackendError, match="neurons_per_core must be"):
+        sp.Backend(virtual=True, neurons_per_core=0)
+
+
+def test_rows_by_index_matches_spynnaker():
+    """The replacement of sPyNNaker's quadratic row builder gives the same rows."""
+    rng = np.random.default_rng(1)
+    for shape in [(700,), (700, 3)]:
+        idx = rng.integers(0, 45, 700)
+        data = rng.random(shape)
+        for limit in (2, 1000):
+            want = [data[idx == i][:limit].reshape(-1) for i in range(40)]  # sPyNNaker 7.4.1's own code
+            got = sp.rows_by_index(idx, 40, data, limit)
+            assert len(got) == len(want) and all(np.array_equal(a, b) for a, b in zip(got, want))
+
+
+def test_connection_lists_are_sorted_by_pre_then_post():
+    """sPyNNaker 7.4.1 sizes rows from a list it assumes sorted: unsorted lists gave over-long or cut rows."""
+    backend = sp.Backend(virtual=True)
+    backend.build_graph(small_graph())
+    pre, post, w = np.array([3, 0, 3, 1, 0]), np.array([2, 4, 0, 1, 1]), np.array([0.1, 0.2, 0.3, 0.4, 0.5])
+    rows = np.asarray(backend.weighted_connector(pre, post, 2.0, w).conn_list)
+    assert rows.tolist() == [[0, 1, 0.5, 2.0], [0, 4, 0.2, 2.0], [1, 1, 0.4, 2.0], [3, 0, 0.3, 2.0],
+                             [3, 2, 0.1, 2.0]]
+    backend.close()
