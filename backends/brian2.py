@@ -52,6 +52,8 @@ class Backend(PyNNBackend):
         # synapses of step t + 1 (a zero delay is one step), as before.
         self.sim.simulator.state.network.schedule = ["start", "groups", "synapses", "thresholds", "resets", "end"]
 
+    reads_membrane = True
+
     def membrane(self, population: str) -> np.ndarray:
         self._check_open()
         return np.asarray(self.populations[population].brian2_group.v / self._brian2.mV, dtype=float)

@@ -126,6 +126,8 @@ class Backend(PyNNBackend):
     # IF_curr_delta (iaf_psc_delta) adds an arriving spike to V_m in the step it arrives: a hop is its delay
     delta_extra_latency_steps = 0
 
+    reads_membrane = True
+
     def membrane(self, population: str) -> np.ndarray:
         self._check_open()
         return np.asarray(_nest().GetStatus(self.populations[population].node_collection, "V_m"), dtype=float)

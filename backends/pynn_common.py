@@ -163,6 +163,8 @@ class PyNNBackend:
     delta_extra_latency_steps = 0
     #: the shortest delay (steps) this simulator accepts
     min_delay_steps = 1
+    #: whether ``membrane`` reads membranes here (what streaming samples through a converted network needs)
+    reads_membrane = False
 
     def delta_cell_type(self, cells):
         """The simulator's IF_curr_delta for a ``backends.graph.DeltaCells``: no refractory time, no offset

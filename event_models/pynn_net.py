@@ -151,7 +151,7 @@ def simulate(net: Net, counts: np.ndarray, backend: str = backends.DEFAULT, para
         raise InputError(f"{net.name} takes inputs of shape (N, {', '.join(map(str, net.input_shape))}), got "
                          f"{counts.shape}")
     t0 = time.perf_counter()
-    sim = backends.get(backend)
+    sim = _streaming_backend(backend)
     dt = params.timestep_ms
     graph, layout = to_graph(net, params, sim.min_latency_ms(dt))
     sim.build_graph(graph)
@@ -190,6 +190,14 @@ def simulate(net: Net, counts: np.ndarray, backend: str = backends.DEFAULT, para
         logits = layer_counts[-1].reshape(n, -1)
     return PyNNResult(logits, layer_counts, trains.sum(axis=(0, 2)).astype(float), build_s, run_s,
                       graph.n_neurons, graph.n_synapses)
+
+
+def _streaming_backend(backend: str):
+    sim = backends.get(backend)
+    if not getattr(sim, "reads_membrane", False):
+        raise InputError(f"backend {backend!r} cannot stream samples through a converted network here (it reads "
+                         "no membranes back); use brian2 or nest, and 'hippocam event map' for SpiNNaker")
+    return sim
 
 
 def _per_neuron(neurons: np.ndarray, times: np.ndarray, size: int) -> list[np.ndarray]:
@@ -246,6 +254,7 @@ def compare(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str, para
     a value (the oracle: should agree everywhere), and the shipped SNN with reset by subtraction (what PyNN's
     reset to a value costs). ``calibrate``: recalibrate the biases for the reset to a value first."""
     from . import refsim
+    _streaming_backend(backend)      # before minutes of calibration
     shipped = net
     if calibrate:
         net = calibrated_for_reset_to_value(net, params, folder)
