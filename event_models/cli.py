@@ -109,12 +109,23 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _fraction(text, what: str) -> float:
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number (a fraction of the threshold), got {text!r}") from None
+    if not 0.0 <= v < 1.0:
+        raise InputError(f"{what} must be in [0, 1) (a fraction of the threshold), got {v:g}")
+    return v
+
+
 def _evaluate_on_backend(net, x, y, args, steps: int) -> int:
     from experiments.common import progress
     from . import pynn_net
     print(f"{net.name}: building the network on {args.backend} and streaming {len(x)} samples (T={steps}) ...",
           flush=True)
-    result = pynn_net.compare(net, x, y, args.backend, pynn_net.RunParams(steps=steps),
+    v_reset = _fraction(args.v_reset, "--v-reset")
+    result = pynn_net.compare(net, x, y, args.backend, pynn_net.RunParams(steps=steps, v_reset=v_reset),
                               progress=progress(lambda line: print(line, flush=True),
                                                 f"{net.name} on {args.backend}", "samples"),
                               calibrate=not args.no_calibration, folder=args.data_dir)
@@ -212,6 +223,9 @@ def register(subparsers) -> None:
     e.add_argument("--backend", default=None,
                    help="run the network as a PyNN network on this backend (brian2, nest) instead of the "
                         "reference SNN alone, and compare the two (default samples: 200)")
+    e.add_argument("--v-reset", default="0.5",
+                   help="with --backend: the reset value as a fraction of the threshold (default: %(default)s; "
+                        "0.7 suits the point nets better, see docs/event_pynn.md)")
     e.add_argument("--no-calibration", action="store_true",
                    help="with --backend: keep the shipped biases (calibrated for reset by subtraction) instead of "
                         "recalibrating them for PyNN's reset to a value")
