@@ -19,6 +19,7 @@ from itertools import chain
 
 import numpy as np
 
+from . import BackendError
 from .pynn_common import PyNNBackend
 
 # brian2 2.9 with pyparsing 3.3 warns at import; the warnings say nothing to our users
@@ -66,6 +67,9 @@ class Backend(PyNNBackend):
         b2 = self._brian2
         every = slot_ms * b2.ms
         start_slot = int(round(self.t_ms / slot_ms))
+        if abs(start_slot * slot_ms - self.t_ms) > 1e-9:   # the monitor and resets tick at multiples of slot_ms
+            raise BackendError(f"brian2: run_slots needs the time reached ({self.t_ms:g} ms) to be a multiple of the "
+                               f"slot ({slot_ms:g} ms)")
         monitor = b2.StateMonitor(self.populations[read].brian2_group, "v", record=True, dt=every, when="start",
                                   order=0)
         resets = [self.populations[name].brian2_group.run_regularly(f"v = {float(v)!r}*mV", dt=every,

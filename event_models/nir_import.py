@@ -7,10 +7,10 @@ NIR's nodes are continuous-time: with spikes as Dirac impulses S(t) into the wei
 * ``CubaLIF``:  tau_syn dI/dt = -I + w_in S(t);  tau_mem dv/dt = (v_leak - v) + R I
 * ``LI``, ``CubaLI``: as LIF and CubaLIF without spikes (read-outs: the class is argmax v after T steps)
 
-and reset to ``v_reset`` after a spike. The import discretises them at the step ``dt`` you give, with the
+and reset to ``v_reset`` after a spike, fired when v > v_threshold (strictly, as snnTorch and Norse do). The import discretises them at the step ``dt`` you give, with the
 spike "area" a = dt (a discrete-time exporter's spike is a one-step pulse of height 1), into ``net.Neuron``:
-per-step decays ``exp(-dt/tau)`` (``integrator="exact"``) or ``1 - dt/tau`` (``"euler"``: what snnTorch's and
-Norse's discrete updates are; this is the default, as most exporters are discrete-time), the jump per unit weight
+per-step decays ``exp(-dt/tau)`` (``integrator="exact"``) or ``1 - dt/tau`` (``"euler"``: what snnTorch's Leaky and
+Synaptic and Norse's LIFBox compute, checked in the tests; the default, as most exporters are discrete-time), the jump per unit weight
 folded into the chain as a ``scale`` op, and an Affine bias b as a per-step drive (b dt times the same factor).
 ``time_unit`` says what the graph's time constants are in: snnTorch writes seconds, so a snnTorch graph needs
 ``time_unit="s"`` and its ``dt`` in ms.
@@ -61,9 +61,9 @@ def _decay(tau: float, dt: float, integrator: str, node_name: str, field: str) -
         raise InputError(f"node {node_name}: {field} must be positive, got {tau:g}")
     if integrator == "exact":
         return float(np.exp(-dt / tau))
-    if dt > tau:
-        raise InputError(f"node {node_name}: {field} = {tau:g} is shorter than the step {dt:g} (same unit): "
-                         "Euler steps would overshoot; use integrator='exact' or a smaller dt")
+    if dt >= tau:
+        raise InputError(f"node {node_name}: {field} = {tau:g} is not longer than the step {dt:g} (same unit): "
+                         "Euler steps would wipe or overshoot the state; use integrator='exact' or a smaller dt")
     return 1.0 - dt / tau
 
 
@@ -111,6 +111,11 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
     neurons = [k for k, n in nodes.items() if type(n).__name__ in NEURON_NODES]
     if not neurons:
         raise InputError("the NIR graph has no neuron node (IF, LIF, CubaLIF, LI or CubaLI)")
+    for out in (k for k, n in nodes.items() if isinstance(n, nir.Output)):
+        for p in preds.get(out, []):
+            if p not in neurons:
+                raise InputError(f"node {p} feeds the Output directly: weights after the last neuron layer are not "
+                                 "supported (end the graph with a neuron node, e.g. LI for a read-out)")
     order = topological(neurons, preds)
     index: dict[str, int] = {}
     layers: list[Layer] = []
@@ -139,10 +144,17 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
             chain = tuple(reversed(chain)) + (Op("scale", np.asarray(jump)),)
             if node_bias is not None:
                 bias = bias + np.broadcast_to(_expand_bias(node_bias, shape, cur, target), bias.shape) * bias_gain
+            if cur != inp and not layers[index[cur]].spiking:
+                raise InputError(f"node {cur}: a non-spiking layer ({type(nodes[cur]).__name__}) feeds {target}; "
+                                 "only spiking layers can be sources")
             chains.append((-1 if cur == inp else index[cur], chain))
         if not chains:
             raise InputError(f"node {target}: no input edge")
-        threshold = _uniform(target, "v_threshold", node.v_threshold) if spiking else 1.0
+        # snnTorch and Norse fire when v > threshold (strictly); refsim and the PyNN cells at v >= threshold:
+        # the next float up makes them the same
+        threshold = float(np.nextafter(_uniform(target, "v_threshold", node.v_threshold), np.inf)) if spiking \
+            else 1.0
+        _check_sizes(target, chains, shape, input_shape, layers)
         bias = bias.reshape(shape)
         layers.append(Layer(target, tuple(chains), bias, threshold, shape, spiking, bias, neuron))
         index[target] = len(layers) - 1
@@ -150,10 +162,27 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
                {}, ())
 
 
+def _check_sizes(target, chains, shape, input_shape, layers):
+    """Every chain into ``target`` must give one value per neuron (an error here, not a numpy traceback later)."""
+    from .connectivity import chain_matrix
+    for src, chain in chains:
+        in_shape = input_shape if src < 0 else layers[src].shape
+        try:
+            _, out = chain_matrix(chain, in_shape)
+        except ValueError as err:
+            raise InputError(f"the weights into {target}: {err}") from None
+        if int(np.prod(out)) != int(np.prod(shape)):
+            raise InputError(f"the weights into {target} give {int(np.prod(out))} values for its "
+                             f"{int(np.prod(shape))} neurons")
+
+
 def _neuron(name, node, kind, dt, integrator):
     """(shape, spiking, Neuron, jump per unit weight, bias drive per unit bias per step) of a neuron node."""
     r = np.asarray(node.r, float)
-    shape = tuple(int(s) for s in r.shape) or (1,)
+    if r.ndim == 0:
+        raise InputError(f"node {name}: give its parameters as arrays of the layer's shape (r is a scalar), so "
+                         "the layer's size is known")
+    shape = tuple(int(s) for s in r.shape)
     r = _uniform(name, "r", r)
     v_reset = _uniform(name, "v_reset", node.v_reset) if hasattr(node, "v_reset") else 0.0
     spiking = kind in ("IF", "LIF", "CubaLIF")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import time
 from dataclasses import dataclass
 
@@ -86,6 +87,9 @@ def to_graph(net: Net, params: RunParams, hop_ms: float) -> tuple[Graph, Layout]
         size = int(np.prod(layer.shape))
         pops.append(_cells(layer, f"L{i}", size, params))
         for (src, lag), m in layer_matrices(net, i).items():
+            if lag:
+                raise InputError(f"layer {layer.name}: a delayed input (a NIR Delay) is simulated by refsim but not "
+                                 "built on PyNN backends yet (its late spikes would fall outside the sample's window)")
             coo = m.tocoo()
             src_depth = 0 if src < 0 else depth[src]
             label = f"L{i}.from.{'input' if src < 0 else f'L{src}'}" + (f".delay{lag}" if lag else "")
@@ -210,9 +214,13 @@ CALIBRATION_SAMPLES = 256
 
 
 def _fingerprint(net: Net) -> str:
-    digest = hashlib.sha1(net.name.encode())
+    digest = hashlib.sha1(json.dumps([net.name, net.levels, list(net.input_shape), net.dataset],
+                                     sort_keys=True, default=str).encode())
     for layer in net.layers:
         digest.update(np.float64(layer.threshold).tobytes())
+        digest.update(json.dumps([list(layer.shape), layer.spiking, layer.neuron.as_dict() if layer.neuron else None,
+                                  [[src, [(op.kind, op.stride, op.padding, op.groups, list(op.kernel)) for op in chain]]
+                                   for src, chain in layer.inputs]], default=str).encode())
         for b in (layer.bias, layer.snn_bias):
             if b is not None:
                 digest.update(np.ascontiguousarray(b, dtype=np.float64).tobytes())

@@ -29,16 +29,16 @@ def two_layer_lif_graph(w1, b1, w2, beta1=0.9, beta2=0.8):
 
 
 def snntorch_loop(trains, w1, b1, w2, beta1=0.9, beta2=0.8):
-    """snnTorch's discrete update, written out: mem = beta mem + W x (+ b); spike at mem >= 1; reset to 0."""
+    """snnTorch's discrete update, written out: mem = beta mem + W x (+ b); spike at mem > 1; reset to 0."""
     steps, batch = trains.shape[:2]
     m1, m2 = np.zeros((batch, len(w1))), np.zeros((batch, len(w2)))
     c1, c2 = np.zeros_like(m1), np.zeros_like(m2)
     for t in range(steps):
         m1 = beta1 * m1 + trains[t] @ w1.T + b1
-        s1 = (m1 >= 1.0).astype(float)
+        s1 = (m1 > 1.0).astype(float)
         m1 = np.where(s1 > 0, 0.0, m1)
         m2 = beta2 * m2 + s1 @ w2.T
-        s2 = (m2 >= 1.0).astype(float)
+        s2 = (m2 > 1.0).astype(float)
         m2 = np.where(s2 > 0, 0.0, m2)
         c1, c2 = c1 + s1, c2 + s2
     return c1, c2
@@ -88,7 +88,7 @@ def test_a_cuba_lif_graph_of_snntorchs_synaptic_follows_its_two_equations():
     for t in range(25):
         i = alpha * i + trains[t] @ w.T
         v = beta * v + i
-        s = v >= 1.0
+        s = v > 1.0
         v[s] = 0.0
         count += s
     got = refsim.simulate(net, None, refsim.SimParams(steps=25), trains=trains)
@@ -142,7 +142,7 @@ def graph_with(node, kind="lif"):
     (lambda: graph_with(nir.LIF(tau=np.array([1e-3, 2e-3]), r=np.ones(2), v_leak=np.zeros(2),
                                 v_threshold=np.ones(2), v_reset=np.zeros(2))), "node lif: tau differs"),
     (lambda: graph_with(nir.LIF(tau=np.full(2, 1e-4), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2),
-                                v_reset=np.zeros(2))), "node lif: tau = 0.0001 is shorter than the step"),
+                                v_reset=np.zeros(2))), "node lif: tau = 0.0001 is not longer than the step"),
     (lambda: nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([2])}),
                                  "a": nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)),
                                  "b": nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)),
@@ -183,8 +183,11 @@ def test_our_own_export_comes_back_through_the_importer(tmp_path):
     net, _ = zoo.find_model("digits-cnn")
     path = nirio.write(net, tmp_path / "d.nir")
     back = nir_import.read(path)
-    assert [layer.threshold for layer in back.layers] == pytest.approx([layer.threshold for layer in net.layers])
     assert all(layer.neuron is None for layer in back.layers)
+    x = np.random.default_rng(2).integers(0, net.levels + 1, (4,) + tuple(net.input_shape))
+    params = refsim.SimParams(steps=8)
+    np.testing.assert_allclose(refsim.simulate(back, x, params).logits, refsim.simulate(net, x, params).logits,
+                               rtol=1e-5, atol=1e-4)
 
 
 def test_a_norse_lif_box_graph_follows_norses_update():
@@ -203,9 +206,60 @@ def test_a_norse_lif_box_graph_follows_norses_update():
     v, count = np.full((5, 4), v_leak), np.zeros((5, 4))
     for t in range(30):
         v = v + DT_S / tau * (v_leak - v + trains[t] @ w.T)
-        s = v >= theta
+        s = v > theta
         v[s] = 0.0
         count += s
     got = refsim.simulate(net, None, refsim.SimParams(steps=30), trains=trains)
     np.testing.assert_allclose(got.counts[0], count)
     assert 0 < count.sum() < count.size * 30
+
+
+def test_a_membrane_exactly_at_threshold_does_not_fire_as_in_snntorch():
+    g = graph_with(nir.IF(r=np.full(2, 1000.0), v_threshold=np.ones(2), v_reset=np.zeros(2)), "if")
+    net = nir_import.read(g, dt_ms=1.0, time_unit="s")     # each input spike moves both cells by 1 (= threshold)
+    trains = np.zeros((2, 2, 2), np.uint8)
+    trains[0, 0, 0] = 1                                     # sample 0: one spike: v = 1, not above the threshold
+    trains[0, 1, :] = 1                                     # sample 1: two spikes: v = 2 > 1
+    got = refsim.simulate(net, None, refsim.SimParams(steps=2), trains=trains)
+    assert got.counts[0].tolist() == [[0.0, 0.0], [1.0, 1.0]]
+
+
+def test_delays_run_in_refsim_and_are_refused_on_pynn_with_the_reason():
+    graph = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([2])}), "delay": nir.Delay(delay=np.full(2, 0.002)),
+        "fc": nir.Linear(weight=np.eye(2)),
+        "if": nir.IF(r=np.full(2, 1000.0), v_threshold=np.full(2, 0.5), v_reset=np.zeros(2)),
+        "output": nir.Output(output_type={"output": np.array([2])})},
+        edges=[("input", "delay"), ("delay", "fc"), ("fc", "if"), ("if", "output")])
+    net = nir_import.read(graph, dt_ms=1.0, time_unit="s")
+    with pytest.raises(InputError, match="layer if: a delayed input"):
+        pynn_net.to_graph(net, pynn_net.RunParams(steps=4), 1.0)
+
+
+@pytest.mark.parametrize("graph, message", [
+    (lambda: nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([2])}),
+                                 "fc": nir.Linear(weight=np.eye(2)),
+                                 "if": nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)),
+                                 "post": nir.Linear(weight=np.eye(2)),
+                                 "output": nir.Output(output_type={"output": np.array([2])})},
+                          edges=[("input", "fc"), ("fc", "if"), ("if", "post"), ("post", "output")]),
+     "node post feeds the Output directly"),
+    (lambda: nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([2])}),
+                                 "fc": nir.Linear(weight=np.eye(2)),
+                                 "li": nir.LI(tau=np.full(2, 5e-3), r=np.ones(2), v_leak=np.zeros(2)),
+                                 "fc2": nir.Linear(weight=np.eye(2)),
+                                 "if": nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)),
+                                 "output": nir.Output(output_type={"output": np.array([2])})},
+                          edges=[("input", "fc"), ("fc", "li"), ("li", "fc2"), ("fc2", "if"), ("if", "output")]),
+     "node li: a non-spiking layer (LI) feeds if"),
+    (lambda: nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([3])}),
+                                 "fc": nir.Linear(weight=np.ones((3, 3))),
+                                 "if": nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)),
+                                 "output": nir.Output(output_type={"output": np.array([2])})},
+                          edges=[("input", "fc"), ("fc", "if"), ("if", "output")], type_check=False),
+     "the weights into if give 3 values for its 2 neurons"),
+])
+def test_graphs_that_would_compute_nonsense_are_rejected(graph, message):
+    with pytest.raises(InputError) as err:
+        nir_import.read(graph(), dt_ms=1.0, time_unit="s")
+    assert message in str(err.value)
