@@ -124,7 +124,12 @@ def _evaluate_on_backend(net, x, y, args, steps: int) -> int:
     from . import pynn_net
     print(f"{net.name}: building the network on {args.backend} and streaming {len(x)} samples (T={steps}) ...",
           flush=True)
-    v_reset = _fraction(args.v_reset, "--v-reset")
+    if args.v_reset == "auto":
+        v_reset, scores = pynn_net.choose_v_reset(net, steps, folder=args.data_dir)
+        print("reset value chosen on training inputs: " + ", ".join(
+            f"{c:g} theta {100 * a:.1f}%" for c, a in scores.items()) + f" -> {v_reset:g} theta", flush=True)
+    else:
+        v_reset = _fraction(args.v_reset, "--v-reset")
     result = pynn_net.compare(net, x, y, args.backend, pynn_net.RunParams(steps=steps, v_reset=v_reset),
                               progress=progress(lambda line: print(line, flush=True),
                                                 f"{net.name} on {args.backend}", "samples"),
@@ -223,9 +228,9 @@ def register(subparsers) -> None:
     e.add_argument("--backend", default=None,
                    help="run the network as a PyNN network on this backend (brian2, nest) instead of the "
                         "reference SNN alone, and compare the two (default samples: 200)")
-    e.add_argument("--v-reset", default="0.5",
-                   help="with --backend: the reset value as a fraction of the threshold (default: %(default)s; "
-                        "0.7 suits the point nets better, see docs/event_pynn.md)")
+    e.add_argument("--v-reset", default="auto",
+                   help="with --backend: the reset value as a fraction of the threshold, or auto: the best of "
+                        "0.5-0.8 on training inputs (default: %(default)s)")
     e.add_argument("--no-calibration", action="store_true",
                    help="with --backend: keep the shipped biases (calibrated for reset by subtraction) instead of "
                         "recalibrating them for PyNN's reset to a value")

@@ -256,6 +256,35 @@ def calibrated_for_reset_to_value(net: Net, params: RunParams = RunParams(), fol
     return dataclasses.replace(net, layers=layers)
 
 
+V_RESET_CANDIDATES = (0.5, 0.6, 0.7, 0.8)
+
+
+def choose_v_reset(net: Net, steps: int, folder=None, candidates=V_RESET_CANDIDATES) -> tuple[float, dict]:
+    """The reset value (fraction of theta) that serves ``net`` best at ``steps`` with PyNN's reset to a value:
+    each candidate's biases are recalibrated (``calibrated_for_reset_to_value``), then scored by ``refsim`` on
+    256 other training inputs. Returns (best, {candidate: training accuracy}); cached with the data sets."""
+    from . import datasets, refsim
+    from .cache import cached
+
+    def build():
+        x, y = datasets.load_split(net.dataset, "train", limit=2 * CALIBRATION_SAMPLES, folder=folder)
+        x, y = x[CALIBRATION_SAMPLES:], y[CALIBRATION_SAMPLES:]      # not the calibration inputs
+        scores = []
+        for v in candidates:
+            tuned = calibrated_for_reset_to_value(net, RunParams(steps=steps, v_reset=v), folder)
+            pred = refsim.simulate(tuned, x, refsim.SimParams(steps=steps, reset="value", v_reset=v)).predictions
+            scores.append(float(np.mean(pred == y)))
+        return {"candidates": np.asarray(candidates, float), "accuracy": np.asarray(scores)}
+
+    if not net.dataset:
+        raise InputError(f"{net.name}: the model does not say which data it was trained on; give v_reset yourself")
+    found = cached(f"{net.name}-v-reset", {"net": _fingerprint(net), "steps": steps,
+                                           "candidates": list(candidates), "samples": CALIBRATION_SAMPLES},
+                   build, folder)
+    scores = {float(c): float(a) for c, a in zip(found["candidates"], found["accuracy"])}
+    return max(scores, key=lambda c: (scores[c], -abs(c - 0.5))), scores
+
+
 def compare(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str, params: RunParams = RunParams(),
             progress=None, calibrate: bool = True, folder=None) -> dict:
     """Run ``net`` on ``backend`` and set it against the reference SNN: the same network with the same reset to

@@ -72,3 +72,10 @@ def test_backends_that_cannot_stream_samples_say_so_before_building(backend):
     x, _ = datasets.load_split(net.dataset, "test", limit=2)
     with pytest.raises(pynn_net.InputError, match=f"backend '{backend}' cannot stream samples"):
         pynn_net.simulate(net, x, backend)
+
+
+def test_the_chosen_reset_value_is_the_best_scored_candidate(tmp_path):
+    net, _ = zoo.find_model("digits-cnn")
+    best, scores = pynn_net.choose_v_reset(net, 4, folder=tmp_path, candidates=(0.0, 0.5))
+    assert set(scores) == {0.0, 0.5} and best == max(scores, key=scores.get)
+    assert scores[0.5] > scores[0.0]          # a reset to 0 loses the residue: far worse (48 % vs 95 % at T = 8)
