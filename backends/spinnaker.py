@@ -924,18 +924,7 @@ def format_map(report: dict) -> str:
                      "?" if p["sdram_per_step_bytes"] is None else f"{p['sdram_per_step_bytes']:g}"))
     total_n = sum(p["neurons"] for p in report["populations"].values())
     rows.append(("total", total_n, report["cores"], report["chips"], kib(report["sdram_bytes"]), ""))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    lines = [head, ""]
-    for i, r in enumerate(rows):
-        cells = [str(r[0]).ljust(widths[0])] + [str(v).rjust(w) for v, w in zip(r[1:], widths[1:])]
-        lines.append("  ".join(cells).rstrip())
-        if i == 0 or i == len(rows) - 2:
-            lines.append("  ".join("-" * w for w in widths))
-    tail = f"plus {report['system_cores']} sPyNNaker system cores on those chips"
-    if "seconds" in report:
-        tail += f"; mapped in {report['seconds']} s"
-    lines += ["", tail, f"reports: {report['report_dir']}"]
-    return "\n".join(lines)
+    return _mapping_table(head, rows, report)
 
 
 # -- graphs (the converted event networks) ---------------------------------------------------
@@ -1034,6 +1023,11 @@ def format_graph_map(report: dict, title: str = "graph") -> str:
                      kib(p["sdram_bytes"]), step))
     total_n = sum(p["neurons"] for p in report["populations"].values())
     rows.append(("total", total_n, report["cores"], report["chips"], "", kib(report["sdram_bytes"]), ""))
+    return _mapping_table(head, rows, report)
+
+
+def _mapping_table(head: str, rows: list, report: dict) -> str:
+    """``head``, the rows as an aligned table (header and total ruled off), the system cores and the reports."""
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     lines = [head, ""]
     for i, r in enumerate(rows):
