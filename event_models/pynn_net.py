@@ -37,7 +37,7 @@ from cam.operations import InputError
 
 from . import encodings
 from .connectivity import layer_matrices
-from .net import Net
+from .net import Net, bias_term, check_input
 
 READOUT_THRESHOLD_MV = 1e9   # never reached: the read-out integrates
 LEAD_STEPS = 2               # first input step of a slot (NEST needs input later than min_delay)
@@ -95,9 +95,7 @@ def to_graph(net: Net, params: RunParams, hop_ms: float) -> tuple[Graph, Layout]
             label = f"L{i}.from.{'input' if src < 0 else f'L{src}'}" + (f".delay{lag}" if lag else "")
             projs.append(Synapses(label, "input" if src < 0 else f"L{src}", f"L{i}", coo.col, coo.row, coo.data,
                                   ((depth[i] - src_depth) * hop + lag) * dt))
-        b = np.asarray(layer.snn_bias if layer.snn_bias is not None else layer.bias, float)
-        per_cell = np.broadcast_to(b.reshape((-1,) + (1,) * (len(layer.shape) - 1)) if b.ndim == 1 else b,
-                                   layer.shape).ravel()
+        per_cell = np.broadcast_to(bias_term(layer, snn=True)[0], layer.shape).ravel()
         if np.any(per_cell != 0):
             projs.append(Synapses(f"L{i}.bias", "bias", f"L{i}", np.full(size, i), np.arange(size), per_cell,
                                   hop * dt))
@@ -151,9 +149,7 @@ def simulate(net: Net, counts: np.ndarray, backend: str = backends.DEFAULT, para
              progress=None) -> PyNNResult:
     """Run ``net`` on ``backend`` over input counts (B, *input_shape) in 0..D, one sample per slot."""
     counts = np.asarray(counts)
-    if counts.ndim != len(net.input_shape) + 1 or tuple(counts.shape[1:]) != tuple(net.input_shape):
-        raise InputError(f"{net.name} takes inputs of shape (N, {', '.join(map(str, net.input_shape))}), got "
-                         f"{counts.shape}")
+    check_input(net, counts)
     t0 = time.perf_counter()
     sim = _streaming_backend(backend)
     dt = params.timestep_ms
