@@ -37,21 +37,32 @@ class Backend(PyNNBackend):
     extra_latency_steps = 1
     dendritic_delay_fraction = 0.0
     # IF_curr_delta: a spike's weight is added to v by on_pre, after the step's threshold: one step late
-    # (graph builds also move the resets before the synapses: ``after_graph_setup``)
+    # (graph builds also move their cells' thresholds and resets after the synapses: ``after_graph_build``)
     delta_extra_latency_steps = 1
     min_delay_steps = 0  # Brian2 accepts a zero delay
+    # a graph cell fires after the step's synapses ran, so its spike reaches a spec's cells one step after an
+    # IN source's spike of the same time would
+    delta_to_input_lag_steps = 1
 
     def delta_cell_type(self, cells):
         celltype = super().delta_cell_type(cells)
         celltype.brian2_model = _integrator_group()
         return celltype
 
-    def after_graph_setup(self) -> None:
+    def after_graph_build(self, graph) -> None:
         # The reference SNN's step, which NEST's iaf_psc_delta also takes: decay, add the spikes that arrive,
         # then threshold and reset. Brian2's default (decay, threshold, synapses, reset) would test v before the
-        # step's input and wipe an input arriving in the step a cell fires. Spikes of step t still reach the
-        # synapses of step t + 1 (a zero delay is one step), as before.
-        self.sim.simulator.state.network.schedule = ["start", "groups", "synapses", "thresholds", "resets", "end"]
+        # step's input and wipe an input arriving in the step a cell fires. Only the graph's own groups move (a
+        # memory built beside it keeps Brian2's default), its sources with them, so that every hop of the graph
+        # costs the same: spikes of step t reach the synapses of step t + 1 (a zero delay is one step).
+        from .graph import DeltaCells
+        for p in graph.populations:
+            group = self.populations[p.name].brian2_group
+            if isinstance(p, DeltaCells):
+                group.thresholder["spike"].when, group.thresholder["spike"].order = "after_synapses", 0
+                group.resetter["spike"].when, group.resetter["spike"].order = "after_synapses", 1
+            else:
+                group.when, group.order = "after_synapses", 0
 
     reads_membrane = True
 

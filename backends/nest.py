@@ -70,7 +70,7 @@ class Backend(PyNNBackend):
         self._sender_index: dict = {}
         self._t_is_kernel = True  # t_ms is pyNN's state.t (every run ended on the timestep grid)
 
-    def build(self, spec, record: str = "all") -> None:
+    def build(self, spec, record: str = "all", graph=None) -> None:
         """As the common layer; also records IN (the parrots) with ``record="all"``.
 
         Populations are made with recorders whose multimeter is only created in NEST once something
@@ -81,7 +81,7 @@ class Backend(PyNNBackend):
         population, eager = self.sim.Population, self.sim.Population._recorder_class
         population._recorder_class = _lazy_recorder_class()
         try:
-            super().build(spec, record)
+            super().build(spec, record, graph)
         finally:
             population._recorder_class = eager
         if record == "all":

@@ -75,11 +75,25 @@ class PyNNBackend:
         return self.t_ms
 
     # -- the common layer ----------------------------------------------------------------
-    def build(self, spec, record: str = "all") -> None:
-        """Create every population and projection of ``spec``; ``record`` is "all" or "output"."""
+    def build(self, spec, record: str = "all", graph=None) -> None:
+        """Create every population and projection of ``spec``; ``record`` is "all" or "output".
+
+        With ``graph`` (a ``backends.graph.Graph`` at the spec's timestep) both go into one network: the graph
+        first, and a spec population the graph already has (by name, e.g. IN made of cells) is taken from it.
+        """
         self._start(self.timestep_ms or spec.profile.timestep_ms)
+        if graph is not None:
+            if abs(graph.timestep_ms - self.timestep_ms) > 1e-9:
+                raise BackendError(f"{self.name}: the graph runs at dt {graph.timestep_ms:g} ms and the memory at "
+                                   f"{self.timestep_ms:g} ms; build the graph at the memory's timestep")
+            self.after_graph_setup()
+            self._add_graph(graph)
         sim = self.sim
         for p in spec.populations:
+            if p.name in self.populations:
+                if record == "all" or p.name == "OUT":
+                    self.populations[p.name].record("spikes")
+                continue
             if p.cell is None:
                 pop = sim.Population(p.size, sim.SpikeSourceArray(spike_times=[[] for _ in range(p.size)]),
                                      label=p.name)
@@ -107,6 +121,7 @@ class PyNNBackend:
         if other is not None and other is not self:
             other.close()
         self.timestep_ms = dt
+        self.populations, self.projections = {}, {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.sim.setup(timestep=dt, min_delay=dt, **self.setup_options())
@@ -186,12 +201,14 @@ class PyNNBackend:
 
     def build_graph(self, graph) -> None:
         """Create the sources, IF_curr_delta cells and weighted synapses of a ``backends.graph.Graph``."""
-        from .graph import DeltaCells, split_by_sign
         self._start(graph.timestep_ms)
-        dt = self.timestep_ms
         self.after_graph_setup()
+        self._add_graph(graph)
+
+    def _add_graph(self, graph) -> None:
+        from .graph import DeltaCells, split_by_sign
+        dt = self.timestep_ms
         sim = self.sim
-        self.populations, self.projections = {}, {}
         self._v_init = {}
         for p in graph.populations:
             if isinstance(p, DeltaCells):
@@ -219,6 +236,14 @@ class PyNNBackend:
                     self.weighted_connector(np.asarray(syn.pre)[idx], np.asarray(syn.post)[idx], steps * dt),
                     sim.StaticSynapse(weight=weight, delay=steps * dt), receptor_type=receptor,
                     label=f"{syn.name}.{receptor[:3]}")
+        self.after_graph_build(graph)
+
+    def after_graph_build(self, graph) -> None:
+        """Adjust the graph's populations once built (scheduling within a step)."""
+
+    #: a DeltaCells spike at t acts on a spec's IF_curr_exp cells as an input source (IN) spike at t + this many
+    #: steps: what a graph population standing in for IN must allow for (``build(spec, graph=...)``)
+    delta_to_input_lag_steps = 0
 
     def set_spike_times(self, population: str, trains: list) -> None:
         """Spike times (ms) of every source of ``population``, given before the run that delivers them."""

@@ -155,7 +155,25 @@ def simulate(net: Net, counts: np.ndarray, backend: str = backends.DEFAULT, para
     dt = params.timestep_ms
     graph, layout = to_graph(net, params, sim.min_latency_ms(dt))
     sim.build_graph(graph)
-    n, steps, slot = len(counts), params.steps, layout.slot_steps
+    n, slot = len(counts), layout.slot_steps
+    trains = stream_samples(sim, net, counts, params, graph, layout)
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    readout = f"L{len(net.layers) - 1}"
+    logits = sim.run_slots(slot * dt, n, initial_membranes(net, params), readout, progress)
+    run_s = time.perf_counter() - t0
+    layer_counts = spike_counts(sim, net, n, slot, dt)
+    sim.close()
+    if net.layers[-1].spiking:        # a spiking output layer answers with its spike counts, as in refsim
+        logits = layer_counts[-1].reshape(n, -1)
+    return PyNNResult(logits, layer_counts, trains.sum(axis=(0, 2)).astype(float), build_s, run_s,
+                      graph.n_neurons, graph.n_synapses)
+
+
+def stream_samples(sim, net: Net, counts: np.ndarray, params: RunParams, graph: Graph, layout: Layout) -> np.ndarray:
+    """Give ``sim`` (built from ``graph``) the input and bias spikes of every sample, sample i in slot i of
+    ``layout.slot_steps`` steps. Returns the input spike trains (T, B, inputs) in 0/1."""
+    n, steps, slot, dt = len(counts), params.steps, layout.slot_steps, params.timestep_ms
     trains = encodings.spread(counts, steps, net.levels).reshape(steps, n, -1)      # (T, B, inputs)
     step_idx, sample_idx, neuron_idx = np.nonzero(trains)
     times = (sample_idx * slot + LEAD_STEPS + step_idx) * dt
@@ -169,27 +187,27 @@ def simulate(net: Net, counts: np.ndarray, backend: str = backends.DEFAULT, para
         else:
             bias_trains.append(np.zeros(0))
     sim.set_spike_times("bias", bias_trains)
-    build_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    readout = f"L{len(net.layers) - 1}"
-    init = {f"L{i}": _initial(layer, params) for i, layer in enumerate(net.layers)}
-    logits = sim.run_slots(slot * dt, n, init, readout, progress)
-    run_s = time.perf_counter() - t0
-    layer_counts = []
+    return trains
+
+
+def initial_membranes(net: Net, params: RunParams) -> dict:
+    """Population name -> the membrane (mV) every layer starts each sample with."""
+    return {f"L{i}": _initial(layer, params) for i, layer in enumerate(net.layers)}
+
+
+def spike_counts(sim, net: Net, n: int, slot_steps: int, dt: float) -> list:
+    """Spikes per sample (n, *shape) of every spiking layer (None for the others), from slots of ``slot_steps``."""
+    out = []
     for i, layer in enumerate(net.layers):
         if not layer.spiking:
-            layer_counts.append(None)
+            out.append(None)
             continue
         c = np.zeros((n, int(np.prod(layer.shape))))
         for j, st in enumerate(sim.spikes(f"L{i}")):
             if len(st):
-                c[:, j] = np.bincount((np.asarray(st) / dt // slot).astype(int), minlength=n)[:n]
-        layer_counts.append(c.reshape((n,) + tuple(layer.shape)))
-    sim.close()
-    if net.layers[-1].spiking:        # a spiking output layer answers with its spike counts, as in refsim
-        logits = layer_counts[-1].reshape(n, -1)
-    return PyNNResult(logits, layer_counts, trains.sum(axis=(0, 2)).astype(float), build_s, run_s,
-                      graph.n_neurons, graph.n_synapses)
+                c[:, j] = np.bincount((np.asarray(st) / dt // slot_steps).astype(int), minlength=n)[:n]
+        out.append(c.reshape((n,) + tuple(layer.shape)))
+    return out
 
 
 def _streaming_backend(backend: str):
