@@ -165,6 +165,7 @@ def run(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str = backend
     cues = n if cues is None else cues
     if isinstance(cues, bool) or not isinstance(cues, (int, np.integer)) or not 1 <= cues <= 256:
         raise InputError(f"cues (time slots) must be an integer in 1..256, got {cues!r}")
+    sim = pynn_net._streaming_backend(backend)
     sim_params = refsim.SimParams(steps=steps, reset="value", v_reset=v_reset)
     reference = refsim.simulate(net, counts, sim_params).predictions
     if ramp is None:
@@ -173,7 +174,6 @@ def run(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str = backend
         ramp = ramp_for(refsim.simulate(net, train_counts, sim_params).logits, ramp_steps)
 
     t0 = time.perf_counter()
-    sim = pynn_net._streaming_backend(backend)
     profile = load_profile(backends.info(backend).default_profile)
     dt = profile.timestep_ms
     params = pynn_net.RunParams(steps=steps, v_reset=v_reset, timestep_ms=dt)
@@ -253,7 +253,7 @@ def score(r: LinkResult) -> dict:
                                                              for d, p in zip(r.decisions, r.reference)])),
             "ties": sum(len(d) > 1 for d in r.decisions), "undecided": sum(len(d) == 0 for d in r.decisions),
             "single_decisions": len(decided),
-            "memory_agrees_with_oracle": int(sum(memory_ok)), "operations": len(memory_ok),
+            "memory_agrees_with_oracle": int(sum(memory_ok)), "memory_operations": len(memory_ok),
             "queries_right_where_classifier_right": int(sum(where_right)),
             "queries_checked_where_classifier_right": len(where_right),
             "queries_right_on_labels": int(sum(end_to_end)), "queries": len(end_to_end),

@@ -10,7 +10,8 @@ from cam.operations import InputError
 
 from . import output
 
-EXPERIMENTS = ("functional", "pyramidal", "stress", "state-map", "images", "capacity", "robustness", "spacing")
+EXPERIMENTS = ("functional", "pyramidal", "stress", "state-map", "images", "capacity", "robustness", "spacing",
+               "event-memory")
 #: experiments whose size can be set (cues x content bits; rows x columns for state-map)
 SIZED = ("pyramidal", "stress", "state-map", "images", "robustness")
 
@@ -101,6 +102,7 @@ QUICK = {"stress": {"size": (5, 10), "n_ops": 200, "sweep_ops": 100, "seeds": 1}
          "capacity": {"quick": True, "n_ops": 60},
          "robustness": {"size": (5, 10), "seeds": 1, "levels": (0.0, 0.05, 0.2)},
          "state-map": {"size": (4, 4)}, "images": {"size": (4, 64)}, "pyramidal": {"size": (4, 6)},
+         "event-memory": {"samples": 6, "cues": 4, "calibrate": False},
          "spacing": {"learn_spacings": (6, 8), "recall_spacings": (4, 5), "sizes": ((5, 10),), "seeds": (0,),
                      "n_ops": 100}}
 
