@@ -145,6 +145,16 @@ class LinkResult:
     n_synapses: int
 
 
+MAX_CUES = 256
+
+
+def check_cues(cues) -> int:
+    """``cues`` if it is a usable number of time slots, else InputError."""
+    if isinstance(cues, bool) or not isinstance(cues, (int, np.integer)) or not 1 <= cues <= MAX_CUES:
+        raise InputError(f"cues (time slots) must be an integer in 1..{MAX_CUES}, got {cues!r}")
+    return int(cues)
+
+
 def run(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str = backends.DEFAULT, cues: int | None = None,
         steps: int = 8, v_reset: float = 0.5, ramp_steps: int = 64, ramp: Ramp | None = None,
         train_counts: np.ndarray | None = None, progress=None) -> LinkResult:
@@ -162,9 +172,7 @@ def run(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str = backend
     if net.layers[-1].spiking:
         raise InputError(f"{net.name}: its output layer spikes; the decision race needs a read-out that integrates")
     classes = int(np.prod(net.layers[-1].shape))
-    cues = n if cues is None else cues
-    if isinstance(cues, bool) or not isinstance(cues, (int, np.integer)) or not 1 <= cues <= 256:
-        raise InputError(f"cues (time slots) must be an integer in 1..256, got {cues!r}")
+    cues = check_cues(n if cues is None else cues)
     sim = pynn_net._streaming_backend(backend)
     sim_params = refsim.SimParams(steps=steps, reset="value", v_reset=v_reset)
     reference = refsim.simulate(net, counts, sim_params).predictions

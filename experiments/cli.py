@@ -87,6 +87,14 @@ def cmd_run(args) -> int:
         options["size"] = _size(args.size)
     if args.quick:
         options.update(QUICK.get(args.name, {}))
+    for flag in ("samples", "cues"):
+        value = getattr(args, flag)
+        if value is not None:
+            if args.name != "event-memory":
+                raise InputError(f"--{flag} applies to event-memory only")
+            if value < 1:
+                raise InputError(f"--{flag} must be at least 1, got {value}")
+            options[flag] = value
     backends.get(args.backend)  # a missing backend is reported before any folder is made
     out = output.result_dir(args.name, args.out, args.force)
     print(f"{args.name} on {args.backend}: writing to {out}/")
@@ -179,6 +187,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--out", default=None, help="results folder (default: results/NAME-TIMESTAMP)")
     e.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     e.add_argument("--size", default=None, help="CxK (cues x content bits; rows x columns for state-map)")
+    e.add_argument("--samples", type=int, default=None, help="event-memory: gestures in the stream (default 24)")
+    e.add_argument("--cues", type=int, default=None,
+                   help="event-memory: time slots of the memory; gesture i goes to slot i mod cues (default 16)")
     e.add_argument("--quick", action="store_true", help="a small, fast version (for a first look and tests)")
     e.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
     e.add_argument("--check", action="store_true", help="exit 1 if any operation disagrees with the oracle")

@@ -30,6 +30,7 @@ RAMP_SAMPLES = 256    # training samples that set the decision ramp
 def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, model: str = MODEL, samples: int = 24,
         cues: int = 16, steps: int | None = None, ramp_steps: int = 64, calibrate: bool = True,
         data_dir=None) -> dict:
+    to_memory.check_cues(cues)
     net, card = zoo.find_model(model)
     steps = steps or int(card.get("stated_steps", 8))
     if not net.dataset:
