@@ -49,16 +49,21 @@ class Backend(PyNNBackend):
         celltype.brian2_model = _integrator_group()
         return celltype
 
+    def cuba_cell_type(self, cells):
+        celltype = super().cuba_cell_type(cells)
+        celltype.brian2_model = _integrator_group("exact")
+        return celltype
+
     def after_graph_build(self, graph) -> None:
         # The reference SNN's step, which NEST's iaf_psc_delta also takes: decay, add the spikes that arrive,
         # then threshold and reset. Brian2's default (decay, threshold, synapses, reset) would test v before the
         # step's input and wipe an input arriving in the step a cell fires. Only the graph's own groups move (a
         # memory built beside it keeps Brian2's default), its sources with them, so that every hop of the graph
         # costs the same: spikes of step t reach the synapses of step t + 1 (a zero delay is one step).
-        from .graph import DeltaCells
+        from .graph import Sources
         for p in graph.populations:
             group = self.populations[p.name].brian2_group
-            if isinstance(p, DeltaCells):
+            if not isinstance(p, Sources):
                 group.thresholder["spike"].when, group.thresholder["spike"].order = "after_synapses", 0
                 group.resetter["spike"].when, group.resetter["spike"].order = "after_synapses", 1
             else:
@@ -70,11 +75,15 @@ class Backend(PyNNBackend):
         self._check_open()
         return np.asarray(self.populations[population].brian2_group.v / self._brian2.mV, dtype=float)
 
-    def run_slots(self, slot_ms: float, n_slots: int, reset: dict, read: str, progress=None) -> np.ndarray:
+    def run_slots(self, slot_ms: float, n_slots: int, reset: dict, read: str, progress=None,
+                  read_ms: float | None = None) -> np.ndarray:
         # Every Brian2 run costs code-object checks and a gc.collect (about 0.1-0.3 s): read and reset inside the
         # simulation instead, at the start of each slot's first step (the monitor before the reset), in a few
         # runs of many slots each.
         self._check_open()
+        if read_ms is not None and abs(read_ms - slot_ms) > 1e-9:
+            raise BackendError("brian2: run_slots reads at the end of each slot (Brian2 resets currents, so graphs "
+                               "need no time after the read)")
         b2 = self._brian2
         every = slot_ms * b2.ms
         start_slot = int(round(self.t_ms / slot_ms))
@@ -83,9 +92,10 @@ class Backend(PyNNBackend):
                                f"slot ({slot_ms:g} ms)")
         monitor = b2.StateMonitor(self.populations[read].brian2_group, "v", record=True, dt=every, when="start",
                                   order=0)
-        resets = [self.populations[name].brian2_group.run_regularly(f"v = {float(v)!r}*mV", dt=every,
-                                                                    when="start", order=1)
-                  for name, v in reset.items()]
+        currents = "\nie = 0*nA\nii = 0*nA"          # pyNN.brian2's IF_curr_exp currents
+        resets = [self.populations[name].brian2_group.run_regularly(
+            f"v = {float(v)!r}*mV" + (currents if name in self._current_based else ""), dt=every, when="start",
+            order=1) for name, v in reset.items()]
         network = self.sim.simulator.state.network
         network.add(monitor)
         chunk = max(1, n_slots // 10)
@@ -172,10 +182,11 @@ def _exponential_euler_group():
 
 
 @functools.cache
-def _integrator_group():
+def _integrator_group(method: str = "exponential_euler"):
     """pyNN.brian2's threshold group as the graph builds need it: a spike at v >= v_thresh (pyNN's is v >
     v_thresh) and no refractory step. Brian2 counts the spike step as refractory even at tau_refrac = 0 and then
-    holds v at the reset value, so an input arriving in that step would be lost."""
+    holds v at the reset value, so an input arriving in that step would be lost. ``method``: exponential Euler is
+    exact for IF_curr_delta; IF_curr_exp (v and a current) needs "exact" (sympy derives it once per process)."""
     import brian2
     from pyNN.brian2.cells import BaseNeuronGroup
 
@@ -187,7 +198,7 @@ def _integrator_group():
             equations += """v_thresh : volt (constant)
                             v_reset  : volt (constant)"""
             super().__init__(n, equations, "v >= v_thresh", reset="v = v_reset", refractory=False,
-                             method="exponential_euler", **parameters)
+                             method=method, **parameters)
 
     return IntegratorGroup
 

@@ -36,9 +36,48 @@ class DeltaCells:
     record_spikes: bool = True
 
 
+#: a spike reaches the membrane of a current-based cell one step after it would reach a delta cell's: it jumps the
+#: current at the end of its step, and the current moves the membrane over the next (exact integration)
+CUBA_EXTRA_STEPS = 1
+
+
+@dataclass(frozen=True)
+class CubaCells:
+    """``size`` current-based cells (PyNN's ``IF_curr_exp``, integrated exactly), the discrete model
+
+        i[t] = exp(-dt/tau_syn) i[t-1] + sum of the weights arriving in step t          (mV per step)
+        v[t] = v_rest + exp(-dt/tau_m) (v[t-1] - v_rest) + i[t];  v >= v_thresh: spike, v = v_reset
+
+    as seen one step late (``CUBA_EXTRA_STEPS``): a backend converts each weight (mV per step of i, as above)
+    into the current jump (nA) that gives it, ``cuba_jump_nA``. ``tau_syn_ms`` must differ from ``tau_m_ms``."""
+    name: str
+    size: int
+    v_thresh_mV: float
+    tau_syn_ms: float
+    v_reset_mV: float = 0.0
+    v_init_mV: float = 0.0
+    v_rest_mV: float = 0.0
+    tau_m_ms: float = 1e7
+    cm_nF: float = 1.0
+    record_spikes: bool = True
+
+
+def cuba_jump_nA(cells: CubaCells, timestep_ms: float) -> float:
+    """The current jump (nA) whose exactly integrated effect on v one step later is 1 mV (see ``CubaCells``):
+    1 / (tau_s tau_m / (cm (tau_m - tau_s)) (exp(-dt/tau_m) - exp(-dt/tau_s)))."""
+    ts, tm, dt = cells.tau_syn_ms, cells.tau_m_ms, timestep_ms
+    if abs(tm - ts) < 1e-9 * max(tm, ts):
+        raise ValueError(f"{cells.name}: tau_syn and tau_m are equal ({ts:g} ms); make them differ")
+    one_step = ts * tm / (cells.cm_nF * (tm - ts)) * (np.exp(-dt / tm) - np.exp(-dt / ts))
+    return float(1.0 / one_step)
+
+
 @dataclass(frozen=True)
 class Synapses:
-    """Static synapses ``pre[i] -> post[i]`` of weight ``weight_mV[i]`` (signed) and one hop latency (ms)."""
+    """Static synapses ``pre[i] -> post[i]`` of weight ``weight_mV[i]`` (signed) and one hop latency (ms): the
+    jump of a delta target's membrane, or of a current-based target's current (mV per step, ``CubaCells``). The
+    latency of a hop into a current-based target counts to its current's jump: the membrane follows one step
+    later (``CUBA_EXTRA_STEPS``)."""
     name: str
     pre_pop: str
     post_pop: str
@@ -53,6 +92,16 @@ class Synapses:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """What a backend's timing means for laying a graph out in time (``Backend.graph_timing``): the shortest hop
+    (ms); how many steps late ``membrane`` reads (``Backend.membrane_read_lag_steps``); whether a reset between
+    runs also zeroes synaptic currents (else a current-based cell's must die away before the next sample)."""
+    hop_ms: float
+    read_lag_steps: int = 0
+    resets_currents: bool = True
+
+
+@dataclass(frozen=True)
 class Graph:
     timestep_ms: float
     populations: tuple
@@ -60,7 +109,7 @@ class Graph:
 
     @property
     def n_neurons(self) -> int:
-        return sum(p.size for p in self.populations if isinstance(p, DeltaCells))
+        return sum(p.size for p in self.populations if not isinstance(p, Sources))
 
     @property
     def n_synapses(self) -> int:

@@ -25,6 +25,7 @@ class PyNNBackend:
         self.timestep_ms = timestep_ms
         self.populations: dict = {}
         self.projections: dict = {}
+        self._current_based: set[str] = set()  # the graph's current-based (CubaCells) populations
         self.closed = True
         self.t_ms = 0.0
 
@@ -191,6 +192,14 @@ class PyNNBackend:
     def after_graph_setup(self) -> None:
         """Adjust the simulator for a graph build (after ``after_setup``)."""
 
+    #: whether ``reset_cells`` zeroes the synaptic currents of current-based cells
+    resets_currents = True
+
+    def graph_timing(self, timestep_ms: float):
+        """The ``backends.graph.Timing`` of this backend at ``timestep_ms``."""
+        from .graph import Timing
+        return Timing(self.min_latency_ms(timestep_ms), self.membrane_read_lag_steps, self.resets_currents)
+
     def min_latency_ms(self, timestep_ms: float) -> float:
         """Shortest hop latency (ms) between IF_curr_delta cells at ``timestep_ms``."""
         return (self.min_delay_steps + self.delta_extra_latency_steps) * timestep_ms
@@ -206,19 +215,22 @@ class PyNNBackend:
         self._add_graph(graph)
 
     def _add_graph(self, graph) -> None:
-        from .graph import DeltaCells, split_by_sign
+        from .graph import CubaCells, DeltaCells, cuba_jump_nA, split_by_sign
         dt = self.timestep_ms
         sim = self.sim
-        self._v_init = {}
+        jump = {}                 # weight factor of each current-based population: mV per step of i -> nA
+        self._current_based = set()
         for p in graph.populations:
-            if isinstance(p, DeltaCells):
-                pop = sim.Population(p.size, self.delta_cell_type(p), label=p.name,
-                                     initial_values={"v": p.v_init_mV})
+            if isinstance(p, (DeltaCells, CubaCells)):
+                celltype = self.delta_cell_type(p) if isinstance(p, DeltaCells) else self.cuba_cell_type(p)
+                pop = sim.Population(p.size, celltype, label=p.name, initial_values={"v": p.v_init_mV})
                 if p.record_spikes:
                     pop.record("spikes")
-                self._v_init[p.name] = p.v_init_mV
                 self.populations[p.name] = pop
                 self.set_membrane(p.name, p.v_init_mV)  # pyNN.nest leaves V_m at NEST's default otherwise
+                if isinstance(p, CubaCells):
+                    jump[p.name] = cuba_jump_nA(p, dt)
+                    self._current_based.add(p.name)
             else:
                 pop = sim.Population(p.size, sim.SpikeSourceArray(spike_times=[[] for _ in range(p.size)]),
                                      label=p.name)
@@ -228,15 +240,28 @@ class PyNNBackend:
             if steps < self.min_delay_steps:
                 raise BackendError(f"{self.name}: projection {syn.name} asks for a latency of {syn.latency_ms:g} ms; "
                                    f"the shortest here is {self.min_latency_ms(dt):g} ms")
+            scale = jump.get(syn.post_pop, 1.0)
             for receptor, idx in split_by_sign(syn):
                 # the simulator's sign convention, applied to all magnitudes at once
-                weight = np.abs(np.asarray(syn.weight_mV, float)[idx]) * self.signed_weight(1.0, receptor)
+                weight = np.abs(np.asarray(syn.weight_mV, float)[idx]) * (scale * self.signed_weight(1.0, receptor))
                 self.projections[f"{syn.name}.{receptor[:3]}"] = sim.Projection(
                     self.populations[syn.pre_pop], self.populations[syn.post_pop],
                     self.weighted_connector(np.asarray(syn.pre)[idx], np.asarray(syn.post)[idx], steps * dt),
                     sim.StaticSynapse(weight=weight, delay=steps * dt), receptor_type=receptor,
                     label=f"{syn.name}.{receptor[:3]}")
         self.after_graph_build(graph)
+
+    def cuba_cell_type(self, cells):
+        """The simulator's IF_curr_exp for a ``backends.graph.CubaCells``, integrated exactly, no refractory time:
+        within a step V moves with the current it starts with, then the current decays and takes the arriving
+        spikes, then v >= v_thresh fires and resets (both time constants the cells')."""
+        return self.sim.IF_curr_exp(tau_m=cells.tau_m_ms, cm=cells.cm_nF, v_rest=cells.v_rest_mV,
+                                    v_reset=cells.v_reset_mV, v_thresh=cells.v_thresh_mV, tau_refrac=0.0,
+                                    tau_syn_E=cells.tau_syn_ms, tau_syn_I=cells.tau_syn_ms, i_offset=0.0)
+
+    #: after ``run_until(t)`` (or a slot of ``run_slots`` ending at t) ``membrane`` gives the state after step
+    #: t/dt - 1 + this, steps counted as spike times are (a cell firing in step s stamps its spike s dt)
+    membrane_read_lag_steps = 0
 
     def after_graph_build(self, graph) -> None:
         """Adjust the graph's populations once built (scheduling within a step)."""
@@ -255,19 +280,30 @@ class PyNNBackend:
         self._check_open()
         self.populations[population].initialize(v=v_mV)
 
+    def reset_cells(self, population: str, v_mV) -> None:
+        """Start ``population`` afresh now (between runs): membranes to ``v_mV``, synaptic currents to 0 (where
+        ``resets_currents``)."""
+        self.set_membrane(population, v_mV)
+        if population in self._current_based:
+            self.populations[population].initialize(isyn_exc=0.0, isyn_inh=0.0)
+
     def membrane(self, population: str) -> np.ndarray:
         """The membrane (mV) of every cell of ``population`` now."""
         raise BackendError(f"{self.name}: reading membranes is not available on this backend")
 
-    def run_slots(self, slot_ms: float, n_slots: int, reset: dict, read: str, progress=None) -> np.ndarray:
-        """Run ``n_slots`` slots of ``slot_ms`` from now; at the end of each, read the membranes (mV) of
-        ``read`` and set every population of ``reset`` (name -> mV) back. Returns (n_slots, size of read)."""
+    def run_slots(self, slot_ms: float, n_slots: int, reset: dict, read: str, progress=None,
+                  read_ms: float | None = None) -> np.ndarray:
+        """Run ``n_slots`` slots of ``slot_ms`` from now; in each, read the membranes (mV) of ``read`` at
+        ``read_ms`` into the slot (default: its end), and at its end start every population of ``reset`` (name ->
+        mV) afresh (``reset_cells``). Returns (n_slots, size of read)."""
         start, out = self.t_ms, []
+        read_ms = slot_ms if read_ms is None else read_ms
         for s in range(n_slots):
-            self.run_until(start + (s + 1) * slot_ms)
+            self.run_until(start + s * slot_ms + read_ms)
             out.append(np.array(self.membrane(read), dtype=float))
+            self.run_until(start + (s + 1) * slot_ms)
             for name, v in reset.items():
-                self.set_membrane(name, v)
+                self.reset_cells(name, v)
             if progress is not None:
                 progress(s + 1, n_slots)
         return np.array(out)

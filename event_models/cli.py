@@ -164,7 +164,7 @@ def mapping_inputs(net, graph, layout, steps: int) -> dict:
     bias = []
     for i in range(n_bias):
         if i < len(net.layers):
-            first = LEAD_STEPS + (layout.depth[i] - 1) * layout.hop_steps
+            first = layout.bias_first_step(i)
             bias.append([float((first + t) * dt) for t in np.arange(steps)])
         else:
             bias.append([])
@@ -189,7 +189,7 @@ def cmd_map(args) -> int:
     backend = backends.get("spinnaker", virtual=True)  # a clear error when sPyNNaker is missing
     from backends import spinnaker
     params = pynn_net.RunParams(steps=steps)
-    graph, layout = pynn_net.to_graph(net, params, backend.min_latency_ms(params.timestep_ms))
+    graph, layout = pynn_net.to_graph(net, params, backend.graph_timing(params.timestep_ms))
     print(f"{net.name}: mapping {graph.n_neurons:,} neurons and {graph.n_synapses:,} synapses (T={steps}) on a "
           f"virtual SpiNNaker board ...", flush=True)
     report = spinnaker.map_graph(graph, mapping_inputs(net, graph, layout, steps),

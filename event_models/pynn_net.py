@@ -6,9 +6,10 @@ that there is no leak), the read-out a population that never fires; weights are 
 What differs from ``refsim``, and how it is absorbed:
 
 * **Latency.** ``refsim`` has none; on a backend every hop takes at least ``Backend.min_latency_ms`` (the probe
-  ``backends.graph.probe`` measures it). Layer i sits at depth d_i (1 + the deepest of its sources) and a
-  projection from depth d_s is given the latency (d_i - d_s) hops, so every path (shortcuts included) arrives in
-  the same step, d_i hops after the input, as in ``refsim``.
+  ``backends.graph.probe`` measures it), and a current-based cell's membrane one step more. Each layer gets an
+  offset (steps from an input step to the step its membrane holds it: one hop more than the latest of its
+  sources) and each projection the latency that makes every path (shortcuts included) arrive in the same step, as
+  in ``refsim``. The slot ends where the backend reads the read-out's membrane of the last step.
 * **Bias.** A constant current would act before the first input arrives; instead one bias source per layer fires
   in every step of that layer's window with per-cell weights b (mV per step), which is exactly ``refsim``'s
   I[t] = ... + b.
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import backends
-from backends.graph import DeltaCells, Graph, Sources, Synapses
+from backends.graph import CUBA_EXTRA_STEPS, CubaCells, DeltaCells, Graph, Sources, Synapses, Timing
 from cam.operations import InputError
 
 from . import encodings
@@ -41,6 +42,7 @@ from .net import Net, bias_term, check_input
 
 READOUT_THRESHOLD_MV = 1e9   # never reached: the read-out integrates
 LEAD_STEPS = 2               # first input step of a slot (NEST needs input later than min_delay)
+CLOSE_MV = -1e6              # closes a current-based layer's window
 
 
 @dataclass(frozen=True)
@@ -62,26 +64,60 @@ class RunParams:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where things are in time: depth (hops from the input) per layer, hop (steps) and the slot length
-    (steps) of one sample."""
-    depth: tuple[int, ...]
+    """Where things are in time, in steps. ``offset[i]``: from an input step to the step in which layer i's
+    membrane holds it (the same step in ``refsim``); ``arrive[i]``: to the step its inputs arrive in (one less for a
+    current-based layer: ``CUBA_EXTRA_STEPS``); ``hop_steps``: the shortest hop; ``settled_steps``: the first step
+    of a slot after every layer's window; ``read_steps``: when (steps into the slot) the read-out is read;
+    ``slot_steps``: one sample's slot."""
+    offset: tuple[int, ...]
+    arrive: tuple[int, ...]
     hop_steps: int
+    settled_steps: int
+    read_steps: int
     slot_steps: int
+    close_steps: tuple[int, ...] = ()    # per current-based layer: the step its closing inhibition arrives in
+    reopens: bool = False                # whether the closing is taken back in the slot's last step
+
+    def bias_first_step(self, layer: int) -> int:
+        """The step layer ``layer``'s bias source first fires in (its spikes arrive with the layer's inputs)."""
+        return LEAD_STEPS + self.arrive[layer] - self.hop_steps
 
 
-def depths(net: Net) -> tuple[int, ...]:
-    out: list[int] = []
-    for layer in net.layers:
-        out.append(1 + max((0 if src < 0 else out[src]) for src, _ in layer.inputs))
-    return tuple(out)
+def _current_based(layer) -> bool:
+    return layer.neuron is not None and layer.neuron.i_decay is not None
 
 
-def to_graph(net: Net, params: RunParams, hop_ms: float) -> tuple[Graph, Layout]:
-    """The PyNN graph of ``net`` for a backend whose shortest hop is ``hop_ms``."""
+def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout]:
+    """The PyNN graph of ``net`` for a backend of ``timing`` (``Backend.graph_timing``) and where it sits in time."""
     dt = params.timestep_ms
-    hop = max(1, int(round(hop_ms / dt)))
-    depth = depths(net)
+    hop = max(1, int(round(timing.hop_ms / dt)))
+    offset: list[int] = []
+    arrive: list[int] = []
+    for layer in net.layers:
+        arrive.append(hop + max((0 if src < 0 else offset[src]) for src, _ in layer.inputs))
+        offset.append(arrive[-1] + (CUBA_EXTRA_STEPS if _current_based(layer) else 0))
+    settled = LEAD_STEPS + max(offset) + params.steps
+    if not net.layers[-1].spiking and offset[-1] == max(offset):
+        read = settled - timing.read_lag_steps      # the read-out's membrane of refsim's last step
+    else:
+        read = settled + 1
+    slot = max(read, settled)                        # a read-out read early still leaves every window in the slot
+    current_based = [i for i, layer in enumerate(net.layers) if _current_based(layer)]
+    closes = {i: LEAD_STEPS + arrive[i] + params.steps for i in current_based}   # first step after the window
+    reopen: dict[int, float] = {}
+    if current_based and not timing.resets_currents:
+        # the backend cannot zero a current: let it die away (to 1e-12) before the slot ends, then take back the
+        # closing inhibition in the slot's last step, exactly as much of it as is left
+        decay = max(net.layers[i].neuron.i_decay for i in current_based)
+        flush = int(np.ceil(np.log(1e-12) / np.log(decay)))
+        if flush > 4096:
+            raise InputError(f"{net.name}: a synaptic current decaying by {decay:g} per step takes {flush} steps to die "
+                             "away on this backend, which cannot reset it; use brian2")
+        slot = max(read, max(closes.values()) + flush + 1)
+        reopen = {i: -CLOSE_MV * float(net.layers[i].neuron.i_decay) ** (slot - 1 - closes[i]) for i in current_based}
     pops: list = [Sources("input", int(np.prod(net.input_shape))), Sources("bias", max(2, len(net.layers)))]
+    if current_based:   # two sources per current-based layer: closing its window, and taking that back (NEST)
+        pops.append(Sources("close", 2 * len(current_based)))
     projs: list = []
     for i, layer in enumerate(net.layers):
         size = int(np.prod(layer.shape))
@@ -91,20 +127,31 @@ def to_graph(net: Net, params: RunParams, hop_ms: float) -> tuple[Graph, Layout]
                 raise InputError(f"layer {layer.name}: a delayed input (a NIR Delay) is simulated by refsim but not "
                                  "built on PyNN backends yet (its late spikes would fall outside the sample's window)")
             coo = m.tocoo()
-            src_depth = 0 if src < 0 else depth[src]
-            label = f"L{i}.from.{'input' if src < 0 else f'L{src}'}" + (f".delay{lag}" if lag else "")
+            src_offset = 0 if src < 0 else offset[src]
+            label = f"L{i}.from.{'input' if src < 0 else f'L{src}'}"
             projs.append(Synapses(label, "input" if src < 0 else f"L{src}", f"L{i}", coo.col, coo.row, coo.data,
-                                  ((depth[i] - src_depth) * hop + lag) * dt))
+                                  (arrive[i] - src_offset) * dt))
         per_cell = np.broadcast_to(bias_term(layer, snn=True)[0], layer.shape).ravel()
         if np.any(per_cell != 0):
             projs.append(Synapses(f"L{i}.bias", "bias", f"L{i}", np.full(size, i), np.arange(size), per_cell,
                                   hop * dt))
-    slot = LEAD_STEPS + params.steps + max(depth) * hop + 1
-    return Graph(dt, tuple(pops), tuple(projs)), Layout(depth, hop, slot)
+        if i in closes:
+            # refsim stops after T steps; a current outlasts them and would fire the layer on into the next
+            # sample: a deep inhibition of the current right after the window silences the layer
+            j = 2 * current_based.index(i)
+            projs.append(Synapses(f"L{i}.close", "close", f"L{i}", np.full(size, j), np.arange(size),
+                                  np.full(size, CLOSE_MV), hop * dt))
+            if i in reopen:
+                projs.append(Synapses(f"L{i}.reopen", "close", f"L{i}", np.full(size, j + 1), np.arange(size),
+                                      np.full(size, reopen[i]), hop * dt))
+    layout = Layout(tuple(offset), tuple(arrive), hop, settled, read, slot,
+                    tuple(closes[i] for i in current_based), bool(reopen))
+    return Graph(dt, tuple(pops), tuple(projs)), layout
 
 
-def _cells(layer, name: str, size: int, params: RunParams) -> DeltaCells:
-    """The IF_curr_delta population of a layer: the trained nets' IF neurons, or an imported layer's leak."""
+def _cells(layer, name: str, size: int, params: RunParams):
+    """The population of a layer: the trained nets' IF neurons (IF_curr_delta), or an imported layer's leak and
+    synaptic current (IF_curr_delta, or IF_curr_exp with a current)."""
     theta = float(layer.threshold) if layer.spiking else READOUT_THRESHOLD_MV
     neuron = layer.neuron
     if neuron is None:
@@ -112,14 +159,22 @@ def _cells(layer, name: str, size: int, params: RunParams) -> DeltaCells:
             return DeltaCells(name, size, v_thresh_mV=theta, record_spikes=False)
         return DeltaCells(name, size, v_thresh_mV=theta, v_reset_mV=params.v_reset * theta,
                           v_init_mV=params.v_init * theta)
-    if neuron.i_decay is not None:
-        raise InputError(f"layer {layer.name}: a synaptic current (CubaLIF, CubaLI) is not built on PyNN backends "
-                         "yet (IF_curr_exp discretises it differently per backend); run the net with refsim")
     if layer.spiking and neuron.reset != "value":
         raise InputError(f"layer {layer.name}: reset by subtraction has no PyNN cell; PyNN cells reset to a value")
-    tau_m = -params.timestep_ms / np.log(neuron.v_decay) if neuron.v_decay < 1 else DeltaCells.tau_m_ms
-    return DeltaCells(name, size, v_thresh_mV=theta, v_reset_mV=neuron.v_reset, v_init_mV=neuron.v_init,
-                      v_rest_mV=neuron.v_leak, tau_m_ms=float(tau_m), record_spikes=layer.spiking)
+    dt = params.timestep_ms
+    tau_m = -dt / np.log(neuron.v_decay) if neuron.v_decay < 1 else DeltaCells.tau_m_ms
+    common = dict(v_thresh_mV=theta, v_reset_mV=neuron.v_reset, v_init_mV=neuron.v_init, v_rest_mV=neuron.v_leak,
+                  tau_m_ms=float(tau_m), record_spikes=layer.spiking)
+    if neuron.i_decay is None:
+        return DeltaCells(name, size, **common)
+    if not 0 < neuron.i_decay < 1:
+        raise InputError(f"layer {layer.name}: its synaptic current decays by {neuron.i_decay:g} per step; PyNN's "
+                         "IF_curr_exp needs a decay strictly between 0 and 1")
+    tau_syn = float(-dt / np.log(neuron.i_decay))
+    if abs(tau_syn - tau_m) < 1e-6 * tau_m:
+        raise InputError(f"layer {layer.name}: the current and the membrane decay alike (tau {tau_m:g} ms): "
+                         "IF_curr_exp is not built for equal time constants; change one of them slightly")
+    return CubaCells(name, size, tau_syn_ms=tau_syn, **common)
 
 
 def _initial(layer, params: RunParams) -> float:
@@ -151,16 +206,17 @@ def simulate(net: Net, counts: np.ndarray, backend: str = backends.DEFAULT, para
     counts = np.asarray(counts)
     check_input(net, counts)
     t0 = time.perf_counter()
-    sim = _streaming_backend(backend)
+    sim = streaming_backend(backend)
     dt = params.timestep_ms
-    graph, layout = to_graph(net, params, sim.min_latency_ms(dt))
+    graph, layout = to_graph(net, params, sim.graph_timing(dt))
     sim.build_graph(graph)
     n, slot = len(counts), layout.slot_steps
     trains = stream_samples(sim, net, counts, params, graph, layout)
     build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     readout = f"L{len(net.layers) - 1}"
-    logits = sim.run_slots(slot * dt, n, initial_membranes(net, params), readout, progress)
+    logits = sim.run_slots(slot * dt, n, initial_membranes(net, params), readout, progress,
+                           read_ms=layout.read_steps * dt)
     run_s = time.perf_counter() - t0
     layer_counts = spike_counts(sim, net, n, slot, dt)
     sim.close()
@@ -182,11 +238,18 @@ def stream_samples(sim, net: Net, counts: np.ndarray, params: RunParams, graph: 
     bias_trains = []
     for i in range(graph.populations[1].size):
         if i < len(net.layers):
-            first = LEAD_STEPS + (layout.depth[i] - 1) * layout.hop_steps        # arrives hop steps later
+            first = layout.bias_first_step(i)
             bias_trains.append(((np.arange(n)[:, None] * slot + first + np.arange(steps)[None, :]) * dt).ravel())
         else:
             bias_trains.append(np.zeros(0))
     sim.set_spike_times("bias", bias_trains)
+    if layout.close_steps:
+        starts, hop = np.arange(n) * slot, layout.hop_steps
+        close = []
+        for step in layout.close_steps:
+            close.append((starts + step - hop) * dt)
+            close.append((starts + slot - 1 - hop) * dt if layout.reopens else np.zeros(0))
+        sim.set_spike_times("close", close)
     return trains
 
 
@@ -210,7 +273,7 @@ def spike_counts(sim, net: Net, n: int, slot_steps: int, dt: float) -> list:
     return out
 
 
-def _streaming_backend(backend: str):
+def streaming_backend(backend: str):
     sim = backends.get(backend)
     if not getattr(sim, "reads_membrane", False):
         raise InputError(f"backend {backend!r} cannot stream samples through a converted network here (it reads "
@@ -305,7 +368,7 @@ def compare(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str, para
     a value (the oracle: should agree everywhere), and the shipped SNN with reset by subtraction (what PyNN's
     reset to a value costs). ``calibrate``: recalibrate the biases for the reset to a value first."""
     from . import refsim
-    _streaming_backend(backend)      # before minutes of calibration
+    streaming_backend(backend)      # before minutes of calibration
     shipped = net
     if calibrate:
         net = calibrated_for_reset_to_value(net, params, folder)

@@ -79,10 +79,10 @@ class LinkLayout:
     learn_offset_ms: float
 
 
-def link_layout(classifier_slot: int, hop: int, ramp_steps: int, hold_steps: int, dt: float, lag: int,
+def link_layout(settled_step: int, hop: int, ramp_steps: int, hold_steps: int, dt: float, lag: int,
                 grid_ms: float) -> LinkLayout:
     """Where the race, the latch and the learn sit in a slot (pure; all in steps of ``dt`` ms)."""
-    ramp_first = classifier_slot                     # the ramp arrives once the read-out has all its input
+    ramp_first = settled_step                        # the ramp arrives once the read-out has all its input
     latched = ramp_first + ramp_steps - 1 + hop      # the last race step's winner has latched by then
     grid = max(grid_ms, dt)
     t_learn = math.ceil((latched + hop + lag) * dt / grid - 1e-9) * grid
@@ -171,9 +171,12 @@ def run(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str = backend
         raise InputError(f"give one label per sample: {n} samples, {len(labels)} labels")
     if net.layers[-1].spiking:
         raise InputError(f"{net.name}: its output layer spikes; the decision race needs a read-out that integrates")
+    if any(layer.neuron is not None and layer.neuron.i_decay is not None for layer in net.layers):
+        raise InputError(f"{net.name}: layers with a synaptic current (CubaLIF) are not wired to the memory yet; "
+                         "use a net of IF or LIF layers")
     classes = int(np.prod(net.layers[-1].shape))
     cues = check_cues(n if cues is None else cues)
-    sim = pynn_net._streaming_backend(backend)
+    sim = pynn_net.streaming_backend(backend)
     sim_params = refsim.SimParams(steps=steps, reset="value", v_reset=v_reset)
     reference = refsim.simulate(net, counts, sim_params).predictions
     if ramp is None:
@@ -185,9 +188,9 @@ def run(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str = backend
     profile = load_profile(backends.info(backend).default_profile)
     dt = profile.timestep_ms
     params = pynn_net.RunParams(steps=steps, v_reset=v_reset, timestep_ms=dt)
-    graph, layout = pynn_net.to_graph(net, params, sim.min_latency_ms(dt))
+    graph, layout = pynn_net.to_graph(net, params, sim.graph_timing(dt))
     hop, lag = layout.hop_steps, sim.delta_to_input_lag_steps
-    link = link_layout(layout.slot_steps, hop, ramp.steps, profile.learn_hold_steps, dt, lag,
+    link = link_layout(layout.settled_steps, hop, ramp.steps, profile.learn_hold_steps, dt, lag,
                        float(profile.extra.get("operation_grid_ms", 0.0)))
     layout = dataclasses.replace(layout, slot_steps=link.slot_steps)
     slot_ms = link.slot_steps * dt

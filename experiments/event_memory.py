@@ -31,6 +31,7 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, model
         cues: int = 16, steps: int | None = None, ramp_steps: int = 64, calibrate: bool = True,
         data_dir=None) -> dict:
     to_memory.check_cues(cues)
+    pynn_net.streaming_backend(backend).close()       # refused here, before minutes of calibration
     net, card = zoo.find_model(model)
     steps = steps or int(card.get("stated_steps", 8))
     if not net.dataset:
@@ -79,7 +80,7 @@ def _plot(r, path, title: str) -> None:
     """Top: the stream, true gesture and decision per slot. Bottom: "when did gesture X happen", as answered."""
     n = len(r.labels)
     classes = max(max(op.content) for op in r.ops[n:] if op.op == "recall_content") + 1
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(7, 0.3 * n + 2), 7), height_ratios=(1, 1.2))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(min(16, max(7, 0.3 * n + 2)), 7), height_ratios=(1, 1.2))
     t = np.arange(n)
     right = np.array([d == frozenset({int(y)}) for d, y in zip(r.decisions, r.labels)])
     top.scatter(t, r.labels, s=80, facecolors="none", edgecolors="k", label="true gesture")

@@ -15,6 +15,7 @@ import pytest
 
 from backends import BackendError
 from backends import spinnaker as sp
+from backends.graph import Timing
 from backends.graph import DeltaCells, Graph, Sources, Synapses
 from event_models import pynn_net, zoo
 from experiments import cli
@@ -49,7 +50,7 @@ def digits_map(tmp_path_factory):
 def test_digits_cnn_maps_with_cores_and_chips(digits_map):
     report = digits_map["report"]
     net, _ = zoo.find_model("digits-cnn")
-    graph, layout = pynn_net.to_graph(net, pynn_net.RunParams(steps=4), 1.0)
+    graph, layout = pynn_net.to_graph(net, pynn_net.RunParams(steps=4), Timing(1.0))
     assert (report["model"], report["timesteps"], report["slot_steps"]) == ("digits-cnn", 4, layout.slot_steps)
     assert (report["neurons"], report["synapses"]) == (graph.n_neurons, graph.n_synapses)
     assert report["board"].startswith("virtual")

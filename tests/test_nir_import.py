@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backends.graph import Timing
 from cam.operations import InputError
 from event_models import nir_import, pynn_net, refsim
 
@@ -172,12 +173,45 @@ def test_bad_arguments_and_files(tmp_path):
         nir_import.read(bad)
 
 
-def test_a_cuba_layer_is_refused_on_pynn_with_the_reason():
-    g = graph_with(nir.CubaLIF(tau_syn=np.full(2, 2e-3), tau_mem=np.full(2, 5e-3), r=np.ones(2), v_leak=np.zeros(2),
+def cuba_graph(w1, b1, w2, alpha=0.7, beta=0.85, readout="CubaLI"):
+    """snnTorch's Synaptic (as its export writes it) into a read-out that integrates: CubaLI or LI."""
+    t_syn, t_mem = DT_S / (1 - alpha), DT_S / (1 - beta)
+    n, k = len(w1), len(w2)
+    cuba = dict(tau_syn=np.full(n, t_syn), tau_mem=np.full(n, t_mem), r=np.full(n, t_mem / DT_S),
+                v_leak=np.zeros(n), w_in=np.full(n, t_syn / DT_S))
+    if readout == "CubaLI":
+        out = nir.CubaLI(tau_syn=np.full(k, 0.8 * t_syn), tau_mem=np.full(k, t_mem), r=np.full(k, t_mem / DT_S),
+                         v_leak=np.zeros(k), w_in=np.full(k, 0.8 * t_syn / DT_S))
+    else:
+        out = nir.LI(tau=np.full(k, 0.5 * t_mem), r=np.full(k, 0.5 * t_mem / DT_S), v_leak=np.full(k, 0.2))
+    return nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([w1.shape[1]])}), "fc1": nir.Affine(weight=w1, bias=b1),
+        "cuba": nir.CubaLIF(v_threshold=np.ones(n), v_reset=np.zeros(n), **cuba), "fc2": nir.Linear(weight=w2),
+        "out": out, "output": nir.Output(output_type={"output": np.array([k])})},
+        edges=[("input", "fc1"), ("fc1", "cuba"), ("cuba", "fc2"), ("fc2", "out"), ("out", "output")])
+
+
+@pytest.mark.parametrize("backend", ["brian2", "nest"])
+@pytest.mark.parametrize("readout", ["CubaLI", "LI"])
+def test_a_synaptic_current_and_a_leaky_readout_on_a_backend_match_refsim(lif_case, backend, readout):
+    """CubaLIF layers as IF_curr_exp cells, integrated exactly: spike for spike, and the leaky read-out's
+    membranes (the logits) read in the step refsim ends in."""
+    w1, b1, w2, _ = lif_case
+    net = nir_import.read(cuba_graph(w1, b1, w2, readout=readout), dt_ms=1.0, time_unit="s", levels=4)
+    counts = np.random.default_rng(8).integers(0, 5, (6, 5))
+    got = pynn_net.simulate(net, counts, backend, pynn_net.RunParams(steps=12))
+    ref = refsim.simulate(net, counts, refsim.SimParams(steps=12))
+    assert 0 < ref.counts[0].sum() < ref.counts[0].size * 12
+    np.testing.assert_array_equal(got.counts[0], ref.counts[0])
+    np.testing.assert_allclose(got.logits, ref.logits, rtol=1e-6, atol=1e-6)
+
+
+def test_equal_current_and_membrane_time_constants_are_refused_on_pynn():
+    g = graph_with(nir.CubaLIF(tau_syn=np.full(2, 5e-3), tau_mem=np.full(2, 5e-3), r=np.ones(2), v_leak=np.zeros(2),
                                v_threshold=np.ones(2), v_reset=np.zeros(2), w_in=np.ones(2)), "cuba")
     net = nir_import.read(g, dt_ms=1.0, time_unit="s")
-    with pytest.raises(InputError, match="layer cuba: a synaptic current"):
-        pynn_net.to_graph(net, pynn_net.RunParams(steps=4), 1.0)
+    with pytest.raises(InputError, match="layer cuba: the current and the membrane decay alike"):
+        pynn_net.to_graph(net, pynn_net.RunParams(steps=4), Timing(1.0))
 
 
 def test_our_own_export_comes_back_through_the_importer(tmp_path):
@@ -235,7 +269,7 @@ def test_delays_run_in_refsim_and_are_refused_on_pynn_with_the_reason():
         edges=[("input", "delay"), ("delay", "fc"), ("fc", "if"), ("if", "output")])
     net = nir_import.read(graph, dt_ms=1.0, time_unit="s")
     with pytest.raises(InputError, match="layer if: a delayed input"):
-        pynn_net.to_graph(net, pynn_net.RunParams(steps=4), 1.0)
+        pynn_net.to_graph(net, pynn_net.RunParams(steps=4), Timing(1.0))
 
 
 @pytest.mark.parametrize("graph, message", [

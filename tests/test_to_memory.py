@@ -13,9 +13,9 @@ from event_models.to_memory import Ramp, link_layout, ramp_for
 @pytest.mark.parametrize("hop,lag,grid,hold", [(1, 1, 0.0, 3), (1, 0, 1.0, 6), (2, 1, 0.0, 3), (1, 0, 0.0, 5)])
 def test_link_layout_orders_race_latch_learn_and_clear(hop, lag, grid, hold):
     dt = 0.5 if grid else 1.0
-    classifier_slot, ramp_steps = 17, 10
-    lay = link_layout(classifier_slot, hop, ramp_steps, hold, dt, lag, grid)
-    assert lay.ramp_first >= classifier_slot                         # the read-out has had all its input
+    settled, ramp_steps = 17, 10
+    lay = link_layout(settled, hop, ramp_steps, hold, dt, lag, grid)
+    assert lay.ramp_first >= settled                         # the read-out has had all its input
     last_winner = lay.ramp_first + ramp_steps - 1
     assert lay.relay_first - hop >= last_winner + hop                # the latch is on before the first relay step
     assert lay.relay_last == lay.relay_first + hold - 1
