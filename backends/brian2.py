@@ -81,17 +81,16 @@ class Backend(PyNNBackend):
         # simulation instead, at the start of each slot's first step (the monitor before the reset), in a few
         # runs of many slots each.
         self._check_open()
-        if read_ms is not None and abs(read_ms - slot_ms) > 1e-9:
-            raise BackendError("brian2: run_slots reads at the end of each slot (Brian2 resets currents, so graphs "
-                               "need no time after the read)")
+        read_ms = slot_ms if read_ms is None else read_ms
+        inside = abs(read_ms - slot_ms) > 1e-9      # read before the slot ends: record the (small) read-out each step
         b2 = self._brian2
         every = slot_ms * b2.ms
         start_slot = int(round(self.t_ms / slot_ms))
         if abs(start_slot * slot_ms - self.t_ms) > 1e-9:   # the monitor and resets tick at multiples of slot_ms
             raise BackendError(f"brian2: run_slots needs the time reached ({self.t_ms:g} ms) to be a multiple of the "
                                f"slot ({slot_ms:g} ms)")
-        monitor = b2.StateMonitor(self.populations[read].brian2_group, "v", record=True, dt=every, when="start",
-                                  order=0)
+        monitor = b2.StateMonitor(self.populations[read].brian2_group, "v", record=True,
+                                  dt=self.timestep_ms * b2.ms if inside else every, when="start", order=0)
         currents = "\nie = 0*nA\nii = 0*nA"          # pyNN.brian2's IF_curr_exp currents
         resets = [self.populations[name].brian2_group.run_regularly(
             f"v = {float(v)!r}*mV" + (currents if name in self._current_based else ""), dt=every, when="start",
@@ -106,10 +105,14 @@ class Backend(PyNNBackend):
             if progress is not None:
                 progress(done, n_slots)
         values = np.asarray(monitor.v / b2.mV, dtype=float).T                  # (reads, size); read 0 = now
+        times = np.asarray(monitor.t / b2.ms, dtype=float)
         network.remove(monitor)
         for op in resets:
             op.active = False
-        return values[1:n_slots + 1]
+        if not inside:
+            return values[1:n_slots + 1]
+        want = start_slot * slot_ms + np.arange(n_slots) * slot_ms + read_ms
+        return values[np.searchsorted(times, want - 1e-6)]
 
     def spikes(self, population: str) -> list[np.ndarray]:
         """As the common layer, read from Brian2's spike monitor directly (neo's containers are slow)."""

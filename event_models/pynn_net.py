@@ -38,7 +38,7 @@ from cam.operations import InputError
 
 from . import encodings
 from .connectivity import layer_matrices
-from .net import Net, bias_term, check_input
+from .net import Net, bias_term, chain_delay, check_input
 
 READOUT_THRESHOLD_MV = 1e9   # never reached: the read-out integrates
 LEAD_STEPS = 2               # first input step of a slot (NEST needs input later than min_delay)
@@ -75,8 +75,8 @@ class Layout:
     settled_steps: int
     read_steps: int
     slot_steps: int
-    close_steps: tuple[int, ...] = ()    # per current-based layer: the step its closing inhibition arrives in
-    reopens: bool = False                # whether the closing is taken back in the slot's last step
+    close_steps: tuple[int, ...] = ()    # per closed layer: the step its closing inhibition arrives in
+    reopens: tuple[bool, ...] = ()       # per closed layer: whether that is taken back in the slot's last step
 
     def bias_first_step(self, layer: int) -> int:
         """The step layer ``layer``'s bias source first fires in (its spikes arrive with the layer's inputs)."""
@@ -101,10 +101,16 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
         read = settled - timing.read_lag_steps      # the read-out's membrane of refsim's last step
     else:
         read = settled + 1
-    slot = max(read, settled)                        # a read-out read early still leaves every window in the slot
-    current_based = [i for i, layer in enumerate(net.layers) if _current_based(layer)]
-    closes = {i: LEAD_STEPS + arrive[i] + params.steps for i in current_based}   # first step after the window
+    lags = [max(chain_delay(chain) for _, chain in layer.inputs) for layer in net.layers]
+    # a delayed spike refsim drops (it would arrive after T) still arrives here, within the slot
+    slot = max(read, settled, *(LEAD_STEPS + arrive[i] + params.steps + lags[i] for i in range(len(net.layers))))
+    # refsim stops after T steps; a current outlasts them and a late delayed spike still arrives: either would fire
+    # a layer after its window, so a deep inhibition (of v, or of the current) closes it in the step after
+    closed = [i for i, layer in enumerate(net.layers) if layer.spiking and (_current_based(layer) or lags[i])]
+    closed += [i for i, layer in enumerate(net.layers) if not layer.spiking and _current_based(layer)]
+    closes = {i: LEAD_STEPS + arrive[i] + params.steps for i in closed}           # first step after the window
     reopen: dict[int, float] = {}
+    current_based = [i for i in closed if _current_based(net.layers[i])]
     if current_based and not timing.resets_currents:
         # the backend cannot zero a current: let it die away (to 1e-12) before the slot ends, then take back the
         # closing inhibition in the slot's last step, exactly as much of it as is left
@@ -113,39 +119,34 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
         if flush > 4096:
             raise InputError(f"{net.name}: a synaptic current decaying by {decay:g} per step takes {flush} steps to die "
                              "away on this backend, which cannot reset it; use brian2")
-        slot = max(read, max(closes.values()) + flush + 1)
+        slot = max(slot, max(closes[i] for i in current_based) + flush + 1)
         reopen = {i: -CLOSE_MV * float(net.layers[i].neuron.i_decay) ** (slot - 1 - closes[i]) for i in current_based}
     pops: list = [Sources("input", int(np.prod(net.input_shape))), Sources("bias", max(2, len(net.layers)))]
-    if current_based:   # two sources per current-based layer: closing its window, and taking that back (NEST)
-        pops.append(Sources("close", 2 * len(current_based)))
+    if closed:   # two sources per closed layer: closing its window, and taking that back (a current, on NEST)
+        pops.append(Sources("close", 2 * len(closed)))
     projs: list = []
     for i, layer in enumerate(net.layers):
         size = int(np.prod(layer.shape))
         pops.append(_cells(layer, f"L{i}", size, params))
         for (src, lag), m in layer_matrices(net, i).items():
-            if lag:
-                raise InputError(f"layer {layer.name}: a delayed input (a NIR Delay) is simulated by refsim but not "
-                                 "built on PyNN backends yet (its late spikes would fall outside the sample's window)")
             coo = m.tocoo()
             src_offset = 0 if src < 0 else offset[src]
-            label = f"L{i}.from.{'input' if src < 0 else f'L{src}'}"
+            label = f"L{i}.from.{'input' if src < 0 else f'L{src}'}" + (f".delay{lag}" if lag else "")
             projs.append(Synapses(label, "input" if src < 0 else f"L{src}", f"L{i}", coo.col, coo.row, coo.data,
-                                  (arrive[i] - src_offset) * dt))
+                                  (arrive[i] - src_offset + lag) * dt))
         per_cell = np.broadcast_to(bias_term(layer, snn=True)[0], layer.shape).ravel()
         if np.any(per_cell != 0):
             projs.append(Synapses(f"L{i}.bias", "bias", f"L{i}", np.full(size, i), np.arange(size), per_cell,
                                   hop * dt))
         if i in closes:
-            # refsim stops after T steps; a current outlasts them and would fire the layer on into the next
-            # sample: a deep inhibition of the current right after the window silences the layer
-            j = 2 * current_based.index(i)
+            j = 2 * closed.index(i)
             projs.append(Synapses(f"L{i}.close", "close", f"L{i}", np.full(size, j), np.arange(size),
                                   np.full(size, CLOSE_MV), hop * dt))
             if i in reopen:
                 projs.append(Synapses(f"L{i}.reopen", "close", f"L{i}", np.full(size, j + 1), np.arange(size),
                                       np.full(size, reopen[i]), hop * dt))
-    layout = Layout(tuple(offset), tuple(arrive), hop, settled, read, slot,
-                    tuple(closes[i] for i in current_based), bool(reopen))
+    layout = Layout(tuple(offset), tuple(arrive), hop, settled, read, slot, tuple(closes[i] for i in closed),
+                    tuple(i in reopen for i in closed))
     return Graph(dt, tuple(pops), tuple(projs)), layout
 
 
@@ -246,9 +247,9 @@ def stream_samples(sim, net: Net, counts: np.ndarray, params: RunParams, graph: 
     if layout.close_steps:
         starts, hop = np.arange(n) * slot, layout.hop_steps
         close = []
-        for step in layout.close_steps:
+        for step, reopens in zip(layout.close_steps, layout.reopens):
             close.append((starts + step - hop) * dt)
-            close.append((starts + slot - 1 - hop) * dt if layout.reopens else np.zeros(0))
+            close.append((starts + slot - 1 - hop) * dt if reopens else np.zeros(0))
         sim.set_spike_times("close", close)
     return trains
 
