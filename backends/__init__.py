@@ -12,7 +12,10 @@ Every backend module defines a class ``Backend`` with:
 - ``next_input_ms()``: the earliest input time still delivered after what has run;
 - ``run_until(t_ms)``; ``spikes(population)`` -> list of arrays (ms) per neuron;
 - ``weights(projection)`` -> pre x post array (nA); ``set_weights(projection, matrix)``;
-- ``close()``.
+- ``close()``;
+- for the converted event networks (``backends.graph``): ``build_graph(graph)``, or ``build(spec, graph=graph)``
+  for a memory and a graph in one network; ``graph_timing(dt)``; ``set_spike_times``, ``membrane``,
+  ``set_membrane``, ``reset_cells``, ``run_slots``.
 Most are PyNN backends and subclass ``pynn_common.PyNNBackend``.
 """
 from __future__ import annotations

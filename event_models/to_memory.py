@@ -175,6 +175,9 @@ def run(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str = backend
         raise InputError(f"{net.name}: layers with a synaptic current (CubaLIF) are not wired to the memory yet; "
                          "use a net of IF or LIF layers")
     classes = int(np.prod(net.layers[-1].shape))
+    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= classes:
+        raise InputError(f"labels must be class numbers 0..{classes - 1} (the read-out's size), got "
+                         f"{labels.dtype} values {labels.min()!r}..{labels.max()!r}")
     cues = check_cues(n if cues is None else cues)
     sim = pynn_net.streaming_backend(backend)
     sim_params = refsim.SimParams(steps=steps, reset="value", v_reset=v_reset)

@@ -95,6 +95,8 @@ def test_pipeline_refuses_bad_input_clearly(gestures):
     net, x, y, xt = gestures
     with pytest.raises(InputError, match="one label per sample"):
         to_memory.run(net, x[:3], y[:2], "brian2", train_counts=xt)
+    with pytest.raises(InputError, match="labels must be class numbers 0..9"):
+        to_memory.run(net, x[:3], np.array([0, 3, 10]), "brian2", train_counts=xt)
     with pytest.raises(InputError, match="cues"):
         to_memory.run(net, x[:3], y[:3], "brian2", cues=0, train_counts=xt)
     with pytest.raises(InputError, match="ramp or training inputs"):
