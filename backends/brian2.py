@@ -121,11 +121,15 @@ class Backend(PyNNBackend):
         device = pop.recorder._devices.get("spikes")
         if device is None:
             return [np.zeros(0) for _ in range(pop.size)]
-        index = np.asarray(device.i, dtype=int)
+        index = np.asarray(device.i)
         times = np.asarray(device.t / self._brian2.ms, dtype=float)
+        # views of one sorted copy: a converted network records tens of millions of spikes
         order = np.argsort(index, kind="stable")
-        bounds = np.searchsorted(index[order], np.arange(pop.size + 1))
-        return [times[order[bounds[j]:bounds[j + 1]]] for j in range(pop.size)]
+        bounds = np.zeros(pop.size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(index, minlength=pop.size)[:pop.size], out=bounds[1:])
+        times = times[order]
+        del order, index
+        return [times[bounds[j]:bounds[j + 1]] for j in range(pop.size)]
 
     def import_simulator(self):
         import logging
@@ -163,7 +167,27 @@ class Backend(PyNNBackend):
     def connector(self, pairs: np.ndarray, delay_ms: float):
         # pyNN's STDPMechanism turns a zero delay into min_delay (``delay or ...``): the connector
         # sets the delay itself
-        return _bulk_connector_class()(pairs, delay_ms)
+        pairs = np.asarray(pairs)
+        return _bulk_connector_class()(pairs[:, 0], pairs[:, 1], delay_ms)
+
+    def weighted_connector(self, pre: np.ndarray, post: np.ndarray, delay_ms: float, weights=None):
+        return _bulk_connector_class()(pre, post, delay_ms, weights)
+
+    def set_spike_times(self, population: str, trains: list) -> None:
+        """As the common layer, straight into the population's SpikeGeneratorGroup: pyNN goes through a Sequence
+        and a list of floats per source and float indices (about 1 GB and two minutes for 12 M spikes)."""
+        self._check_open()
+        group = self.populations[population].brian2_group
+        if len(trains) != len(group):
+            raise BackendError(f"brian2: {population} has {len(group)} sources, {len(trains)} spike trains given")
+        trains = [np.asarray(t, dtype=float) for t in trains]
+        trains = [t if np.all(t >= self.t_ms) else t[t >= self.t_ms] for t in trains]   # as ``input_times``
+        times = np.concatenate(trains) if trains else np.zeros(0)
+        index = np.repeat(np.arange(len(trains), dtype=np.int32), [len(t) for t in trains])
+        if np.any((times[1:] < times[:-1]) & (index[1:] == index[:-1])):
+            from pyNN import errors
+            raise errors.InvalidParameterValueError("Spike times given to SpikeSourceArray must be in increasing order")
+        group.set_spikes(index, times * self._brian2.ms)   # ms -> s as pyNN's translation does
 
 
 @functools.cache
@@ -209,24 +233,42 @@ def _integrator_group(method: str = "exponential_euler"):
 @functools.cache
 def _bulk_connector_class():
     import brian2
-    from pyNN.connectors import FromListConnector
+    from pyNN.connectors import Connector, FromListConnector
 
     class BulkConnector(FromListConnector):
-        """FromListConnector for homogeneous parameters, connected in one Brian2 call."""
+        """FromListConnector for (pre, post) index arrays, connected in one Brian2 call; per-synapse weights come
+        with the connector (or from the synapse type), every other parameter from the synapse type.
 
-        def __init__(self, pairs, delay_ms):
-            super().__init__(pairs)
+        Memory (a converted event network has tens of millions of synapses): the index and weight arrays are
+        kept as given (no float pair list), dropped once connected, and the synapse type's parameters are
+        copied with its scalars only; Brian2's synapse numbering (a complex array and a sort over all
+        synapses) is skipped when the pairs are known to be distinct, where it is all zeros.
+        """
+
+        def __init__(self, pre, post, delay_ms, weights=None):
+            Connector.__init__(self)
+            self.pre, self.post = np.asarray(pre), np.asarray(post)
+            self.weights = None if weights is None else np.asarray(weights, dtype=float)
+            self.column_names = () if weights is None else ("weight",)
             self.delay_ms = delay_ms
 
+        @property
+        def conn_list(self):
+            """The (pre, post[, weight]) rows, as FromListConnector has them (empty once connected)."""
+            if self.pre is None:
+                return np.zeros((0, 2 + len(self.column_names)))
+            return np.column_stack([self.pre, self.post] + ([] if self.weights is None else [self.weights]))
+
         def connect(self, projection):
-            pre = self.conn_list[:, 0].astype(int)
-            post = self.conn_list[:, 1].astype(int)
+            pre, post = self.pre, self.post
             params = deepcopy(projection.synapse_type.parameter_space)
             params.shape = (len(pre),)
+            if self.weights is not None:
+                params.update(weight=self.weights)
             params = projection.synapse_type.translate(params)
             params.evaluate()
             syn = projection._brian2_synapses[0][0]
-            syn.connect(i=pre, j=post)
+            _connect(syn, pre, post)
             projection._n_connections += len(pre)
             dt = projection._simulator.state.dt
             for name, value in chain(params.items(), projection.synapse_type.initial_conditions.items()):
@@ -235,6 +277,32 @@ def _bulk_connector_class():
                 if name == "delay":  # to the nearest step, as pyNN.brian2 does
                     value = round(self.delay_ms / dt) * dt * brian2.ms
                 getattr(syn, name)[:] = value
+            self.pre = self.post = self.weights = None
 
     return BulkConnector
+
+
+def _connect(syn, pre: np.ndarray, post: np.ndarray) -> None:
+    """``syn.connect(i=pre, j=post)``. pyNN's Synapses number the synapses of each (pre, post) pair
+    (``multisynaptic_index``): over all synapses, about 70 bytes a synapse at once. For a first connect whose
+    pairs are distinct every number is 0, which the zero-filled variable already holds."""
+    index = syn.multisynaptic_index
+    if index is None or len(syn) or not _distinct_pairs(pre, post, len(syn.source)):
+        syn.connect(i=pre, j=post)
+        return
+    syn.multisynaptic_index = None
+    try:
+        syn.connect(i=pre, j=post)
+    finally:
+        syn.multisynaptic_index = index
+
+
+def _distinct_pairs(pre: np.ndarray, post: np.ndarray, n_pre: int) -> bool:
+    """Whether no (pre, post) pair repeats: at once if sorted by (post, pre), as a sparse matrix gives them."""
+    if len(pre) < 2:
+        return True
+    key = np.asarray(post, dtype=np.int64) * n_pre + np.asarray(pre, dtype=np.int64)
+    if not np.all(key[1:] > key[:-1]):
+        key.sort()
+    return bool(np.all(key[1:] != key[:-1]))
 

@@ -204,9 +204,13 @@ class PyNNBackend:
         """Shortest hop latency (ms) between IF_curr_delta cells at ``timestep_ms``."""
         return (self.min_delay_steps + self.delta_extra_latency_steps) * timestep_ms
 
-    def weighted_connector(self, pre: np.ndarray, post: np.ndarray, delay_ms: float):
-        """A connector for the (pre, post) pairs of one projection whose weights come from the synapse type."""
-        return self.connector(np.stack([pre, post], axis=1), delay_ms)
+    def weighted_connector(self, pre: np.ndarray, post: np.ndarray, delay_ms: float, weights=None):
+        """A connector for the (pre, post) pairs of one projection with per-synapse ``weights`` (signed, the
+        simulator's units), or without them the synapse type's. A backend's own connector takes the arrays as they
+        are: a graph has tens of millions of synapses, which pyNN's FromListConnector turns into float rows."""
+        if weights is None:
+            return self.connector(np.stack([pre, post], axis=1), delay_ms)
+        return self.sim.FromListConnector(np.column_stack([pre, post, weights]), column_names=("weight",))
 
     def build_graph(self, graph) -> None:
         """Create the sources, IF_curr_delta cells and weighted synapses of a ``backends.graph.Graph``."""
@@ -231,9 +235,8 @@ class PyNNBackend:
                 if isinstance(p, CubaCells):
                     jump[p.name] = cuba_jump_nA(p, dt)
                     self._current_based.add(p.name)
-            else:
-                pop = sim.Population(p.size, sim.SpikeSourceArray(spike_times=[[] for _ in range(p.size)]),
-                                     label=p.name)
+            else:   # no spikes yet (``set_spike_times``): pyNN's default, one empty Sequence for all
+                pop = sim.Population(p.size, sim.SpikeSourceArray(), label=p.name)
             self.populations[p.name] = pop
         for syn in graph.projections:
             steps = round(syn.latency_ms / dt) - self.delta_extra_latency_steps
@@ -243,12 +246,15 @@ class PyNNBackend:
             scale = jump.get(syn.post_pop, 1.0)
             for receptor, idx in split_by_sign(syn):
                 # the simulator's sign convention, applied to all magnitudes at once
-                weight = np.abs(np.asarray(syn.weight_mV, float)[idx]) * (scale * self.signed_weight(1.0, receptor))
+                weight = np.abs(np.asarray(syn.weight_mV, float)[idx])
+                weight *= scale * self.signed_weight(1.0, receptor)
+                # the weights go with the connector: held by the synapse type they would outlive the build
                 self.projections[f"{syn.name}.{receptor[:3]}"] = sim.Projection(
                     self.populations[syn.pre_pop], self.populations[syn.post_pop],
-                    self.weighted_connector(np.asarray(syn.pre)[idx], np.asarray(syn.post)[idx], steps * dt),
-                    sim.StaticSynapse(weight=weight, delay=steps * dt), receptor_type=receptor,
+                    self.weighted_connector(np.asarray(syn.pre)[idx], np.asarray(syn.post)[idx], steps * dt, weight),
+                    sim.StaticSynapse(delay=steps * dt), receptor_type=receptor,
                     label=f"{syn.name}.{receptor[:3]}")
+                del weight
         self.after_graph_build(graph)
 
     def cuba_cell_type(self, cells):
