@@ -4,9 +4,10 @@ samples per wall-second, measured in one run.
     python benchmarks/event_backends.py [--models all|digits-cnn,...] [--backends brian2,nest] [--samples 200]
                                         [--json FILE]
 
-Each model runs at its stated T (the card's), with its biases recalibrated for PyNN's reset to a value
-(``pynn_net.compare``); "reference" is ``refsim`` with the same semantics (the oracle), "subtract" the shipped SNN
-with reset by subtraction. Speeds are samples per wall-second of the simulation alone (the build is reported
+Each model runs at its stated T (the card's) with the weights it ships fine-tuned for PyNN's reset to a value
+(``zoo.value_reset_weights``), or, where it has none, with its biases recalibrated for that reset
+(``pynn_net.compare``); "reference" is ``refsim`` with the same semantics and weights (the oracle), "subtract" the
+shipped SNN with reset by subtraction. Speeds are samples per wall-second of the simulation alone (the build is reported
 apart); one run per model and backend, as the simulations are long.
 """
 from __future__ import annotations
@@ -34,12 +35,15 @@ def main(argv=None) -> int:
         net, card = zoo.find_model(name)
         steps = int(card.get("stated_steps") or card.get("stated") or 8)
         x, y = datasets.load_split(net.dataset, "test", limit=args.samples)
+        tuned = zoo.value_reset_weights(name)
+        built = tuned[0] if tuned else net
+        weights = "fine-tuned  " if tuned else "recalibrated"
         for backend in args.backends.split(","):
             t0 = time.perf_counter()
-            r = pynn_net.compare(net, x, y, backend, pynn_net.RunParams(steps=steps))
+            r = pynn_net.compare(built, x, y, backend, pynn_net.RunParams(steps=steps), shipped=net)
             r["wall_s"] = time.perf_counter() - t0
             rows.append(r)
-            print(f"{name:18s} {backend:7s} T={steps:<3d} acc {100 * r['accuracy']:6.2f}%  reference "
+            print(f"{name:18s} {backend:7s} T={steps:<3d} {weights} acc {100 * r['accuracy']:6.2f}%  reference "
                   f"{100 * r['reference_accuracy']:6.2f}%  agree {100 * r['agreement']:5.1f}%  subtract "
                   f"{100 * r['subtract_accuracy']:6.2f}%  build {r['build_s']:6.1f} s  {r['samples_per_s']:7.2f} "
                   f"samples/s (reference {r['reference_samples_per_s']:7.1f}/s, "

@@ -1,4 +1,5 @@
-"""``hippocam event train|evaluate|preview|map``: ``register(subparsers)`` adds the group to the hippocam parser.
+"""``hippocam event train|evaluate|finetune|preview|map``: ``register(subparsers)`` adds the group to the hippocam
+parser.
 
 Handlers return an exit code; bad input raises ``cam.operations.InputError`` (problem + fix), which the main
 command prints as one line with exit status 2.
@@ -77,7 +78,8 @@ def cmd_evaluate(args) -> int:
     from . import datasets, metrics, zoo
     net, card = zoo.find_model(args.model)
     steps = parse_steps(args.timesteps) if args.timesteps else tuple(card.get("eval_steps", (1, 2, 4, 8, 16)))
-    if args.reset not in ("subtract", "value"):
+    reset = args.reset or net.snn.get("reset", "subtract")      # a fine-tuned net runs as it was tuned
+    if reset not in ("subtract", "value"):
         raise InputError(f"unknown --reset {args.reset!r}; use subtract or value")
     if args.input not in ("spikes", "current"):
         raise InputError(f"unknown --input {args.input!r}; use spikes or current")
@@ -99,7 +101,9 @@ def cmd_evaluate(args) -> int:
     if args.backend is not None:
         return _evaluate_on_backend(net, x, y, args, steps[0])
     with _blas_threads(1):
-        result = metrics.evaluate(net, x, y, steps, reset=args.reset, input_mode=args.input)
+        result = metrics.evaluate(net, x, y, steps, reset=reset, input_mode=args.input,
+                                  v_reset=float(net.snn.get("v_reset", 0.0)),
+                                  v_init=float(net.snn.get("v_init", 0.5)))
     print(metrics.table(result))
     if card:
         print(f"card: trained by '{card.get('command')}' on {card.get('date')}, seed {card.get('seed')}")
@@ -124,7 +128,17 @@ def _evaluate_on_backend(net, x, y, args, steps: int) -> int:
     from . import pynn_net
     print(f"{net.name}: building the network on {args.backend} and streaming {len(x)} samples (T={steps}) ...",
           flush=True)
-    if args.v_reset == "auto":
+    shipped = net
+    net, tuned_card = _pynn_weights(args.model, net, args.weights)
+    if net.snn:
+        v_reset = float(net.snn["v_reset"])
+        if args.v_reset != "auto" and _fraction(args.v_reset, "--v-reset") != v_reset:
+            raise InputError(f"these weights were fine-tuned for a reset to {v_reset:g} theta; drop --v-reset, or "
+                             "give --weights shipped to run the shipped weights with another reset value")
+        print(f"weights fine-tuned for PyNN's reset to {v_reset:g} theta at T={net.snn.get('steps')}" +
+              (f" ('{tuned_card['command']}', {tuned_card.get('date')})" if tuned_card.get("command") else ""),
+              flush=True)
+    elif args.v_reset == "auto":
         v_reset, scores = pynn_net.choose_v_reset(net, steps, folder=args.data_dir)
         print("reset value chosen on training inputs: " + ", ".join(
             f"{c:g} theta {100 * a:.1f}%" for c, a in scores.items()) + f" -> {v_reset:g} theta", flush=True)
@@ -133,12 +147,64 @@ def _evaluate_on_backend(net, x, y, args, steps: int) -> int:
     result = pynn_net.compare(net, x, y, args.backend, pynn_net.RunParams(steps=steps, v_reset=v_reset),
                               progress=progress(lambda line: print(line, flush=True),
                                                 f"{net.name} on {args.backend}", "samples"),
-                              calibrate=not args.no_calibration, folder=args.data_dir)
+                              calibrate=not args.no_calibration, folder=args.data_dir, shipped=shipped)
     print(pynn_net.table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
         print(f"result written to {args.json}")
     return 0
+
+
+WEIGHTS = ("auto", "shipped", "tuned")
+
+
+def _pynn_weights(model: str, net, choice: str):
+    """(the net to build on a PyNN backend, its fine-tuning card or {}) for ``--weights``: ``auto`` takes the
+    weights a shipped model ships fine-tuned for the reset to a value where it has them."""
+    from . import zoo
+    if choice not in WEIGHTS:
+        raise InputError(f"unknown --weights {choice!r}; use one of {', '.join(WEIGHTS)}")
+    if net.snn or choice == "shipped":
+        return net, {}
+    found = zoo.value_reset_weights(model) if model in zoo.shipped() else None
+    if found is None:
+        if choice == "tuned":
+            raise InputError(f"{model} ships no weights fine-tuned for PyNN's reset to a value; make them with "
+                             f"'hippocam event finetune {model} --out DIR' and evaluate DIR/{net.name}.npz")
+        return net, {}
+    return found
+
+
+def cmd_finetune(args) -> int:
+    from . import finetune, zoo
+    finetune.require_torch()
+    net, card = zoo.find_model(args.model)
+    steps = _int(args.timesteps, "--timesteps", 1, 4096) if args.timesteps is not None else \
+        int(card.get("stated_steps") or 8)
+    params = finetune.TuneParams(steps=steps, v_reset=_fraction(args.v_reset, "--v-reset"),
+                                 epochs=_int(args.epochs, "--epochs", 1, 1000), lr=_positive(args.lr, "--lr"))
+    out = Path(args.out)
+    if (out / f"{net.name}.npz").exists() and not args.force:
+        raise InputError(f"{out / (net.name + '.npz')} exists; choose another --out or pass --force to overwrite")
+    command = "hippocam event finetune " + " ".join(shlex.quote(a) for a in sys.argv[3:]) \
+        if sys.argv[1:3] == ["event", "finetune"] else f"hippocam event finetune {args.model}"
+    threads = _int(args.threads, "--threads", 1, 64)
+    with _blas_threads(threads):
+        zoo.tune_model(args.model, out, params, data_dir=args.data_dir, threads=threads,
+                       seed=_int(args.seed, "--seed", 0, 2**31 - 1), command=command)
+    print(f"fine-tuned model and card written to {out}/ (evaluate it: hippocam event evaluate "
+          f"{out / (net.name + '.npz')} --backend brian2)")
+    return 0
+
+
+def _positive(text, what: str) -> float:
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not v > 0:
+        raise InputError(f"{what} must be a positive number, got {text!r}")
+    return v
 
 
 def cmd_preview(args) -> int:
@@ -203,7 +269,7 @@ def cmd_map(args) -> int:
 
 
 def register(subparsers) -> None:
-    """Add ``event`` (train, evaluate, preview, map) to an argparse subparsers object."""
+    """Add ``event`` (train, evaluate, finetune, preview, map) to an argparse subparsers object."""
     ev = subparsers.add_parser("event", help="converted vision and point-cloud SNNs: train, evaluate, preview, map")
     sub = ev.add_subparsers(dest="event_command", required=True)
 
@@ -221,7 +287,8 @@ def register(subparsers) -> None:
     e = sub.add_parser("evaluate", help="source-net and reference-SNN accuracy, spikes, SOPs, energy proxy")
     e.add_argument("model", help="a shipped model name or a .npz written by 'event train'")
     e.add_argument("--timesteps", default=None, help="T, or a list like 1,2,4,8 (default: the card's)")
-    e.add_argument("--reset", default="subtract", help="subtract or value (default: %(default)s)")
+    e.add_argument("--reset", default=None,
+                   help="subtract or value (default: subtract; a fine-tuned net's own reset, to its v_reset)")
     e.add_argument("--input", default="spikes", help="spikes or current (analog first layer)")
     e.add_argument("--samples", default=None, help="evaluate on the first N test samples only")
     e.add_argument("--data-dir", default=None, help="data cache folder (default: $HIPPOCAM_CACHE or ~/.cache)")
@@ -234,8 +301,25 @@ def register(subparsers) -> None:
     e.add_argument("--no-calibration", action="store_true",
                    help="with --backend: keep the shipped biases (calibrated for reset by subtraction) instead of "
                         "recalibrating them for PyNN's reset to a value")
+    e.add_argument("--weights", default="auto",
+                   help="with --backend: auto (the weights fine-tuned for PyNN's reset to a value, where the model "
+                        "ships them), shipped, or tuned (default: %(default)s)")
     e.add_argument("--json", default=None, help="also write the result as JSON here")
     e.set_defaults(func=cmd_evaluate)
+
+    f = sub.add_parser("finetune", help="fine-tune a model as its SNN for PyNN's reset to a value (needs torch)")
+    f.add_argument("model", help="a shipped model name or a .npz written by 'event train'")
+    f.add_argument("--out", required=True, help="output folder for NAME.npz and its card NAME.json")
+    f.add_argument("--timesteps", default=None, help="T (default: the card's stated T)")
+    f.add_argument("--v-reset", default="0.5",
+                   help="the reset value, a fraction of the threshold (default: %(default)s)")
+    f.add_argument("--epochs", default="6", help="epochs over the training split (default: %(default)s)")
+    f.add_argument("--lr", default="3e-4", help="Adam's learning rate, cosine-decayed (default: %(default)s)")
+    f.add_argument("--seed", default="0", help="seed of the batch order (default: %(default)s)")
+    f.add_argument("--threads", default="1", help="torch and BLAS threads (default: %(default)s)")
+    f.add_argument("--data-dir", default=None, help="data cache folder (default: $HIPPOCAM_CACHE or ~/.cache)")
+    f.add_argument("--force", action="store_true", help="overwrite a model already in --out")
+    f.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("preview", help="a figure of the data: saccade, gesture, eventcloud, pointcloud, voxels")
     p.add_argument("kind", help="saccade, gesture, eventcloud, pointcloud or voxels")

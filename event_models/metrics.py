@@ -49,8 +49,9 @@ def active_macs(net: Net, counts: np.ndarray, acts: list) -> list[float]:
 
 
 def evaluate(net: Net, counts: np.ndarray, labels: np.ndarray, steps=(1, 2, 4, 8, 16, 32),
-             reset: str = "subtract", input_mode: str = "spikes") -> dict:
-    """Source-network accuracy and, per T, SNN accuracy, agreement, spikes, synaptic events and energy proxy."""
+             reset: str = "subtract", input_mode: str = "spikes", v_reset: float = 0.0, v_init: float = 0.5) -> dict:
+    """Source-network accuracy and, per T, SNN accuracy, agreement, spikes, synaptic events and energy proxy.
+    ``v_reset``, ``v_init``: fractions of the threshold (``refsim.SimParams``)."""
     labels = np.asarray(labels)
     logits, acts = forward(net, counts)
     src_pred = np.argmax(logits, axis=1)
@@ -59,7 +60,7 @@ def evaluate(net: Net, counts: np.ndarray, labels: np.ndarray, steps=(1, 2, 4, 8
     n_neurons = [int(np.prod(layer.shape)) for layer in net.layers]
     result = {
         "model": net.name, "samples": int(len(labels)), "levels": net.levels, "params": net.n_params,
-        "reset": reset, "input": input_mode,
+        "reset": reset, "input": input_mode, "v_reset": v_reset if reset == "value" else None,
         "source": {"accuracy": float(np.mean(src_pred == labels)), "macs": int(sum(macs)),
                    "macs_per_layer": macs, "active_macs": float(sum(act_macs)),
                    "active_macs_per_layer": [round(a, 1) for a in act_macs],
@@ -70,7 +71,8 @@ def evaluate(net: Net, counts: np.ndarray, labels: np.ndarray, steps=(1, 2, 4, 8
         "layers": [layer.name for layer in net.layers], "neurons": n_neurons,
     }
     for t in steps:
-        sim = refsim.simulate(net, counts, refsim.SimParams(steps=int(t), reset=reset, input=input_mode))
+        sim = refsim.simulate(net, counts, refsim.SimParams(steps=int(t), reset=reset, input=input_mode,
+                                                            v_reset=v_reset, v_init=v_init))
         pred = sim.predictions
         spikes = [float(c.sum() / len(labels)) if c is not None else 0.0 for c in sim.counts]
         sops = [float(s.mean()) for s in sim.sops]
@@ -92,7 +94,8 @@ def table(result: dict) -> str:
     """A plain-text table of ``evaluate``'s result."""
     src = result["source"]
     lines = [f"{result['model']}: {result['samples']} test samples, D={result['levels']}, {result['params']} params, "
-             f"reset by {result['reset']}, input as {result['input']}",
+             f"reset {'by subtraction' if result['reset'] == 'subtract' else 'to %g theta' % result['v_reset']}, "
+             f"input as {result['input']}",
              f"source net (integer activations): accuracy {100 * src['accuracy']:.2f}%, {src['macs']:,} MACs "
              f"({src['active_macs']:,.0f} at active sites), energy proxy {src['energy_uj']:.3f} uJ",
              f"{'T':>4} {'SNN acc':>8} {'agree':>7} {'in spk':>8} {'spikes':>9} {'SOPs':>11} {'E uJ':>8} "

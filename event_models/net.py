@@ -79,13 +79,16 @@ class Layer:
 
 @dataclass(frozen=True)
 class Net:
-    """A trained integer-spike network. ``dataset``: how its inputs are made (see ``datasets.load_split``)."""
+    """A trained integer-spike network. ``dataset``: how its inputs are made (see ``datasets.load_split``);
+    ``snn``: the SNN semantics its weights were fine-tuned for (``finetune``: reset, v_reset, v_init, steps), empty
+    for a net trained in count space (its SNN resets by subtraction)."""
     name: str
     input_shape: tuple[int, ...]
     levels: int
     layers: tuple[Layer, ...]
     dataset: dict = field(default_factory=dict)
     classes: tuple[str, ...] = ()
+    snn: dict = field(default_factory=dict)
 
     @property
     def n_params(self) -> int:
@@ -266,6 +269,8 @@ def save(net: Net, path) -> Path:
                                   for j, (src, chain) in enumerate(layer.inputs)]})
     spec = {"format": FORMAT, "version": VERSION, "name": net.name, "input_shape": list(net.input_shape),
             "levels": net.levels, "layers": layers, "dataset": net.dataset, "classes": list(net.classes)}
+    if net.snn:
+        spec["snn"] = dict(net.snn)
     path = Path(path)
     np.savez_compressed(path, spec=np.array(json.dumps(spec)), **arrays)
     return path
@@ -299,4 +304,4 @@ def load(path) -> Net:
         layers.append(Layer(ls["name"], tuple(inputs), arrays[f"L{i}.bias"].astype(float), ls["threshold"],
                             tuple(ls["shape"]), ls["spiking"], snn_bias, neuron))
     return Net(spec["name"], tuple(spec["input_shape"]), spec["levels"], tuple(layers), spec.get("dataset", {}),
-               tuple(spec.get("classes", ())))
+               tuple(spec.get("classes", ())), dict(spec.get("snn", {})))

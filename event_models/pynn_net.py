@@ -89,6 +89,10 @@ def _current_based(layer) -> bool:
 
 def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout]:
     """The PyNN graph of ``net`` for a backend of ``timing`` (``Backend.graph_timing``) and where it sits in time."""
+    if net.snn and tuned_params(net, params) != params:
+        raise InputError(f"{net.name} was fine-tuned for a reset to {net.snn['v_reset']:g} theta from "
+                         f"{net.snn['v_init']:g} theta, not {params.v_reset:g} from {params.v_init:g}; run it with "
+                         "pynn_net.tuned_params(net, params)")
     dt = params.timestep_ms
     hop = max(1, int(round(timing.hop_ms / dt)))
     offset: list[int] = []
@@ -363,15 +367,31 @@ def choose_v_reset(net: Net, steps: int, folder=None, candidates=V_RESET_CANDIDA
     return max(scores, key=lambda c: (scores[c], -abs(c - 0.5))), scores
 
 
+def tuned_params(net: Net, params: RunParams) -> RunParams:
+    """``params`` with the reset and start values a fine-tuned net (``Net.snn``) was trained for; a net trained in
+    count space takes ``params`` as they are. A T other than the tuned one is allowed (the weights then serve it
+    less well)."""
+    snn = net.snn
+    if not snn:
+        return params
+    if snn.get("reset") != "value":
+        raise InputError(f"{net.name} was fine-tuned for reset {snn.get('reset')!r}; PyNN cells reset to a value")
+    return dataclasses.replace(params, v_reset=float(snn["v_reset"]), v_init=float(snn["v_init"]))
+
+
 def compare(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str, params: RunParams = RunParams(),
-            progress=None, calibrate: bool = True, folder=None) -> dict:
+            progress=None, calibrate: bool = True, folder=None, shipped: Net | None = None) -> dict:
     """Run ``net`` on ``backend`` and set it against the reference SNN: the same network with the same reset to
-    a value (the oracle: should agree everywhere), and the shipped SNN with reset by subtraction (what PyNN's
-    reset to a value costs). ``calibrate``: recalibrate the biases for the reset to a value first."""
+    a value (the oracle: should agree everywhere), and the ``shipped`` SNN (default ``net``) with reset by
+    subtraction (what PyNN's reset to a value costs). ``calibrate``: recalibrate the biases for the reset to a
+    value first; a net fine-tuned for it (``Net.snn``) runs as it is, with its own reset value."""
     from . import refsim
     streaming_backend(backend)      # before minutes of calibration
-    shipped = net
-    if calibrate:
+    shipped = shipped if shipped is not None else net
+    tuned = bool(net.snn)
+    if tuned:
+        params = tuned_params(net, params)
+    elif calibrate:
         net = calibrated_for_reset_to_value(net, params, folder)
     t0 = time.perf_counter()
     oracle = refsim.simulate(net, counts, refsim.SimParams(steps=params.steps, reset="value",
@@ -384,7 +404,9 @@ def compare(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str, para
     exact = [bool(np.array_equal(got.counts[i], oracle.counts[i])) for i in spiking]
     n = len(labels)
     return {"model": net.name, "backend": backend, "samples": int(n), "steps": params.steps,
-            "v_reset": params.v_reset, "v_init": params.v_init, "calibrated_for_reset_to_value": calibrate,
+            "v_reset": params.v_reset, "v_init": params.v_init,
+            "calibrated_for_reset_to_value": calibrate and not tuned,
+            "fine_tuned_for_reset_to_value": tuned,
             "accuracy": float(np.mean(got.predictions == labels)),
             "reference_accuracy": float(np.mean(oracle.predictions == labels)),
             "agreement": float(np.mean(got.predictions == oracle.predictions)),
@@ -407,8 +429,7 @@ def table(result: dict) -> str:
              f"  accuracy {100 * r['accuracy']:.2f}%   reference SNN (same reset) {100 * r['reference_accuracy']:.2f}%"
              f"   agreement {100 * r['agreement']:.1f}%   spike counts identical in "
              f"{sum(r['layers_spike_exact'])}/{len(r['layers_spike_exact'])} layers",
-             f"  biases {'recalibrated' if r['calibrated_for_reset_to_value'] else 'as shipped'} for the reset to a "
-             f"value; the shipped SNN with reset by subtraction (not available in PyNN) "
+             f"  {_weights_line(r)}; the shipped SNN with reset by subtraction (not available in PyNN) "
              f"{100 * r['subtract_accuracy']:.2f}%, agreement "
              f"{100 * r['agreement_with_subtract']:.1f}%",
              f"  spikes per sample {r['spikes_per_sample']:,.0f} (reference {r['reference_spikes_per_sample']:,.0f}),"
@@ -416,3 +437,9 @@ def table(result: dict) -> str:
              f"  speed: {r['samples_per_s']:.2f} samples/s on {r['backend']}, reference SNN "
              f"{r['reference_samples_per_s']:.1f} samples/s"]
     return "\n".join(lines)
+
+
+def _weights_line(r: dict) -> str:
+    if r.get("fine_tuned_for_reset_to_value"):
+        return "weights fine-tuned for the reset to a value (finetune.py)"
+    return f"biases {'recalibrated' if r['calibrated_for_reset_to_value'] else 'as shipped'} for the reset to a value"

@@ -1,5 +1,6 @@
 """The model families, their training recipes, the training run that writes a model and its card, and the
-shipped models (``event_models/models/NAME.npz`` + ``NAME.json``).
+shipped models (``event_models/models/NAME.npz`` + ``NAME.json``), and the weights fine-tuned for PyNN's reset to
+a value that some of them ship with (``models/value-reset/NAME.npz`` + card; ``finetune.py``).
 
 Families (``hippocam event train FAMILY`` trains every model of one):
 
@@ -29,6 +30,8 @@ from .encodings import EVENT_CLOUD_CHANNELS
 from .train import Recipe, Unit
 
 MODELS_DIR = Path(__file__).parent / "models"
+#: fine-tuned weights for PyNN's reset to a value, by shipped model name (``tune_model``)
+VALUE_RESET_DIR = MODELS_DIR / "value-reset"
 #: training inputs used to calibrate the SNN biases (see calibrate.py)
 CALIBRATION_SAMPLES = 256
 
@@ -223,3 +226,62 @@ def find_model(name_or_path: str) -> tuple[netmod.Net, dict]:
     card_path = path.with_suffix(".json")
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
     return net, card
+
+
+def value_reset_weights(name: str) -> tuple[netmod.Net, dict] | None:
+    """The weights shipped fine-tuned for PyNN's reset to a value for shipped model ``name`` (with their card),
+    or None where the model has none (its recalibrated biases keep its accuracy; ``pynn_net.compare``)."""
+    path = VALUE_RESET_DIR / f"{name}.npz"
+    return find_model(str(path)) if path.exists() else None
+
+
+def tune_model(name_or_path: str, out: Path, params, data_dir=None, threads: int = 1, seed: int = 0, log=print,
+               command: str = "") -> dict:
+    """Fine-tune a model for PyNN's reset to ``params.v_reset`` theta (``finetune.fine_tune``) on its whole
+    training split, starting from its biases recalibrated for that reset; write ``out/NAME.npz`` and its card
+    ``out/NAME.json`` with the reference SNN's test accuracy before and after. Returns the card."""
+    from . import finetune, pynn_net
+    finetune.require_torch()
+    net, card = find_model(name_or_path)
+    if net.snn:
+        raise InputError(f"{name_or_path} is already fine-tuned (for {net.snn}); tune the model it came from")
+    finetune.check_tunable(net)
+    if not net.dataset:
+        raise InputError(f"{name_or_path}: the model does not say which data it was trained on")
+    t0, load0 = time.perf_counter(), _load()
+    x_train, y_train = datasets.load_split(net.dataset, "train", folder=data_dir, progress=log)
+    x_test, y_test = datasets.load_split(net.dataset, "test", folder=data_dir, progress=log)
+    start = pynn_net.calibrated_for_reset_to_value(
+        net, pynn_net.RunParams(steps=params.steps, v_reset=params.v_reset, v_init=params.v_init), data_dir)
+    log(f"{net.name}: fine-tuning {params.epochs} epochs as its SNN (T={params.steps}, reset to "
+        f"{params.v_reset:g} theta) on {len(x_train)} training samples, {threads} thread(s) ...")
+    t1 = time.perf_counter()
+    tuned = finetune.fine_tune(start, x_train, y_train, params, seed=seed, log=log, threads=threads)
+    t_tune = time.perf_counter() - t1
+    out.mkdir(parents=True, exist_ok=True)
+    path = netmod.save(tuned, out / f"{net.name}.npz")
+    tuned = netmod.load(path)                    # evaluate exactly what was written
+    value = refsim.SimParams(steps=params.steps, reset="value", v_reset=params.v_reset, v_init=params.v_init)
+    subtract = refsim.simulate(net, x_test, refsim.SimParams(steps=params.steps, v_init=params.v_init)).predictions
+    before = refsim.simulate(start, x_test, value).predictions
+    after = refsim.simulate(tuned, x_test, value).predictions
+    tuned_card = {
+        "model": net.name, "tuned_from": card.get("command", name_or_path), "command": command,
+        "seed": seed, "date": datetime.date.today().isoformat(), "dataset": net.dataset,
+        "snn": tuned.snn, "epochs": params.epochs, "batch": params.batch, "lr": params.lr,
+        "surrogate_width": finetune.SURROGATE_WIDTH, "train_samples": int(len(x_train)),
+        "test_samples": int(len(x_test)), "stated_steps": params.steps,
+        "test_accuracy": {"shipped_snn_reset_by_subtraction": float(np.mean(subtract == y_test)),
+                          "recalibrated_reset_to_value": float(np.mean(before == y_test)),
+                          "fine_tuned_reset_to_value": float(np.mean(after == y_test))},
+        "agreement_with_shipped_snn": float(np.mean(after == subtract)),
+        "seconds": {"tune": round(t_tune, 1), "total": round(time.perf_counter() - t0, 1)},
+        "machine": {"threads": threads, "cpus": os.cpu_count(), "load_before": load0, "load_after": _load(),
+                    "python": platform.python_version(), "torch": finetune.torch.__version__},
+    }
+    (out / f"{net.name}.json").write_text(json.dumps(tuned_card, indent=1) + "\n")
+    acc = tuned_card["test_accuracy"]
+    log(f"{net.name}: reference SNN on {len(x_test)} test samples: shipped (reset by subtraction) "
+        f"{100 * acc['shipped_snn_reset_by_subtraction']:.1f}%, reset to a value recalibrated "
+        f"{100 * acc['recalibrated_reset_to_value']:.1f}%, fine-tuned {100 * acc['fine_tuned_reset_to_value']:.1f}%")
+    return tuned_card
