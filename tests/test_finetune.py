@@ -143,8 +143,8 @@ def test_an_explicit_reset_value_other_than_the_tuned_one_is_refused():
 
 
 # --------------------------------------------------------------------------------- the shipped tuned weights
-def test_three_models_ship_weights_fine_tuned_with_a_card():
-    assert {"modelnet-pointmlp", "gesture-points", "modelnet-voxel"} <= set(TUNED)
+def test_four_models_ship_weights_fine_tuned_with_a_card():
+    assert {"digits-cnn", "modelnet-pointmlp", "gesture-points", "modelnet-voxel"} <= set(TUNED)
     for name in TUNED:
         net, card = zoo.value_reset_weights(name)
         shipped, shipped_card = zoo.find_model(name)
