@@ -24,6 +24,9 @@ from . import encodings
 from .net import Net, Op, bias_term
 from .train import require_torch, torch
 
+if torch is not None:
+    from .train import cosine_schedule, descend
+
 SURROGATE_WIDTH = 0.25     # of theta: the fast sigmoid's scale (its derivative halves at 0.41 * width from theta)
 
 
@@ -177,19 +180,15 @@ def fine_tune(net: Net, x_train: np.ndarray, y_train: np.ndarray, params: TunePa
     per_epoch = math.ceil(n / params.batch)
     total = params.epochs * per_epoch
     opt = torch.optim.Adam(model.parameters(), lr=params.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    sched = cosine_schedule(opt, total)
     gen = np.random.default_rng(seed)
     for epoch in range(params.epochs):
         t0, loss_sum, correct = time.perf_counter(), 0.0, 0
         for idx in np.array_split(gen.permutation(n), per_epoch):
             out = model(_trains(x_train[idx], params.steps, net.levels)) / params.steps
-            loss = F.cross_entropy(out, y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            loss_sum += float(loss.detach()) * len(idx)
-            correct += int((out.argmax(1) == y[idx]).sum())
+            batch_loss, batch_correct = descend(opt, sched, out, y[idx])
+            loss_sum += batch_loss
+            correct += batch_correct
         log(f"  epoch {epoch + 1}/{params.epochs}: loss {loss_sum / n:.3f}, train accuracy (SNN) "
             f"{correct / n:.3f}, {time.perf_counter() - t0:.0f} s")
     return model.export()

@@ -166,6 +166,20 @@ if torch is not None:
                 outs.append(act(z))
             return outs[-1]
 
+    def cosine_schedule(opt, total: int):
+        """The learning rate times 0.5 * (1 + cos(pi * s / total)): from its value to 0 over ``total`` steps."""
+        return torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+
+    def descend(opt, sched, out, labels) -> tuple[float, int]:
+        """One step on the cross entropy of logits ``out``: (the loss times the batch size, correct answers)."""
+        loss = F.cross_entropy(out, labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        return float(loss.detach()) * len(labels), int((out.argmax(1) == labels).sum())
+
     class SPAM(torch.optim.Optimizer):
         """Adam with periodic momentum reset, spike-aware clipping and a cosine warm-up after each reset
         (Huang et al., ICLR 2025). Entries with g^2 > theta * v are clipped to sign(g) * sqrt(theta * v)."""
@@ -243,7 +257,7 @@ def fit(recipe: Recipe, x_train: np.ndarray, y_train: np.ndarray, seed: int, log
     n = len(x)
     per_epoch = math.ceil(n / recipe.batch)
     total = recipe.epochs * per_epoch
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    sched = cosine_schedule(opt, total)
     for epoch in range(recipe.epochs):
         model.train()
         perm = torch.randperm(n, generator=gen)
@@ -253,14 +267,9 @@ def fit(recipe: Recipe, x_train: np.ndarray, y_train: np.ndarray, seed: int, log
             xb = x[idx]
             if recipe.shift_augment:
                 xb = _shift(xb.clone(), recipe.shift_augment, gen)
-            out = model(xb)
-            loss = F.cross_entropy(out, y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            loss_sum += float(loss.detach()) * len(idx)
-            correct += int((out.argmax(1) == y[idx]).sum())
+            batch_loss, batch_correct = descend(opt, sched, model(xb), y[idx])
+            loss_sum += batch_loss
+            correct += batch_correct
         if epoch == recipe.epochs - 1 or epoch % max(1, recipe.epochs // 6) == 0:
             log(f"  epoch {epoch + 1}/{recipe.epochs}: loss {loss_sum / n:.3f}, train accuracy {correct / n:.3f}")
     model.eval()
