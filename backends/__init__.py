@@ -23,11 +23,9 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
+from hippocam.errors import BackendError
+
 DEFAULT = "brian2"
-
-
-class BackendError(RuntimeError):
-    """A backend is unknown, not installed, or cannot run what was asked; the message says how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -45,13 +43,13 @@ class BackendInfo:
 
 
 REGISTRY: dict[str, BackendInfo] = {
-    "brian2": BackendInfo("brian2", "backends.brian2", "Brian2", "pip install .",
+    "brian2": BackendInfo("brian2", "hippocam.backends.brian2", "Brian2", "pip install .",
                           "pyNN.brian2, numpy code generation, dt 1 ms (the default)"),
-    "nest": BackendInfo("nest", "backends.nest", "nest-simulator", "pip install '.[nest]'",
+    "nest": BackendInfo("nest", "hippocam.backends.nest", "nest-simulator", "pip install '.[nest]'",
                         "pyNN.nest (NEST 3.10), one thread, dt 0.5 ms"),
-    "spinnaker": BackendInfo("spinnaker", "backends.spinnaker", "sPyNNaker", "pip install '.[spinnaker]'",
+    "spinnaker": BackendInfo("spinnaker", "hippocam.backends.spinnaker", "sPyNNaker", "pip install '.[spinnaker]'",
                              "sPyNNaker 7.4.1: maps on a virtual board here; runs on a configured board"),
-    "spinnaker-model": BackendInfo("spinnaker-model", "backends.spinnaker_model", "numpy", "pip install .",
+    "spinnaker-model": BackendInfo("spinnaker-model", "hippocam.backends.spinnaker_model", "numpy", "pip install .",
                                    "a step-exact numpy model of SpiNNaker's fixed-step semantics (not a board)",
                                    profile="spinnaker"),
 }

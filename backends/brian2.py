@@ -19,7 +19,7 @@ from itertools import chain
 
 import numpy as np
 
-from . import BackendError
+from hippocam.errors import BackendError
 from .pynn_common import PyNNBackend
 
 # brian2 2.9 with pyparsing 3.3 warns at import; the warnings say nothing to our users

@@ -24,7 +24,7 @@ from copy import deepcopy
 
 import numpy as np
 
-from . import BackendError
+from hippocam.errors import BackendError
 from .pynn_common import PyNNBackend
 
 

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from . import BackendError
+from hippocam.errors import BackendError
 
 _live: dict[str, "PyNNBackend"] = {}
 

@@ -68,7 +68,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import BackendError
+from hippocam.errors import BackendError
 from .pynn_common import PyNNBackend, _live
 
 CONFIG_DIR = Path(__file__).parent / "spinnaker_config"
@@ -891,9 +891,9 @@ def map_memory(cue_size: int, content_size: int, profile="spinnaker", run_ms: fl
     ``content_size``, ``profile``, ``neurons`` (IN excluded), ``synapses``, ``plastic_synapses``,
     ``board`` and ``seconds`` (wall time of build + mapping run, s; sPyNNaker's import excluded).
     """
-    from cam import network
-    from cam.operations import check_sizes
-    from cam.profile import Profile, load
+    from hippocam.cam import network
+    from hippocam.cam.operations import check_sizes
+    from hippocam.cam.profile import Profile, load
 
     check_sizes(cue_size, content_size)
     prof = profile if isinstance(profile, Profile) else load(profile)

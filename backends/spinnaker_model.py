@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import BackendError
+from hippocam.errors import BackendError
 
 #: labels of the original authors' recordings -> (our population, index offset in it)
 RECORDING_LABELS = {
@@ -350,8 +350,8 @@ def replay_recording(path, profile="reference") -> dict:
     Returns {population: {"matched", "total" (recorded spikes), "extra" (model spikes not recorded)}}
     over [0, sim_time_ms), with IN included as a check of the replay itself.
     """
-    from cam import network
-    from cam.profile import Profile, load
+    from hippocam.cam import network
+    from hippocam.cam.profile import Profile, load
 
     rec = load_recording(path)
     prof = profile if isinstance(profile, Profile) else load(profile)

@@ -27,7 +27,7 @@ SPINNAKER_OPS_PER_S = 1000 / 6.5  # original spacing 7 ms after a learn, 6 ms af
 def main_command(repeats: int) -> float:
     """Median wall seconds of ``hippocam run functional`` in a new process."""
     import shutil
-    command = [shutil.which("hippocam")] if shutil.which("hippocam") else [sys.executable, "-m", "experiments.cli"]
+    command = [shutil.which("hippocam")] if shutil.which("hippocam") else [sys.executable, "-m", "hippocam.experiments.cli"]
     times = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as d:
@@ -40,7 +40,7 @@ def main_command(repeats: int) -> float:
 
 def steady_state(backend: str, c: int, k: int, n_ops: int, repeats: int) -> dict:
     """Build once per repeat, warm up with 20 operations, then time ``n_ops`` in one run."""
-    from cam import Memory, workloads
+    from hippocam.cam import Memory, workloads
     builds, rtfs, rates, wrong = [], [], [], 0
     for r in range(repeats):
         ops = workloads.random_workload(c, k, n_ops + 20, seed=r)
@@ -63,7 +63,7 @@ def steady_state(backend: str, c: int, k: int, n_ops: int, repeats: int) -> dict
 
 def build_time(backend: str, c: int, k: int, repeats: int) -> float:
     """Median seconds to build a c x k memory (the network, before any simulation)."""
-    from cam import Memory
+    from hippocam.cam import Memory
     times = []
     for _ in range(repeats):
         mem = Memory(c, k, backend=backend, record="output")
@@ -73,7 +73,7 @@ def build_time(backend: str, c: int, k: int, repeats: int) -> float:
 
 
 def installed(names):
-    import backends
+    from hippocam import backends
     ok = []
     for name in names:
         try:

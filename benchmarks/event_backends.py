@@ -28,7 +28,9 @@ def main(argv=None) -> int:
     p.add_argument("--samples", type=int, default=200)
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
-    from event_models import datasets, pynn_net, zoo
+    from hippocam.event_models.data import datasets
+    from hippocam.event_models.pynn import convert as pynn_net
+    from hippocam.event_models import zoo
     models = zoo.shipped() if args.models == "all" else args.models.split(",")
     rows = []
     for name in models:

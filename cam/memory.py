@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
-import backends
+from hippocam import backends
 
 from . import decoder, network, scheduler
 from .faults import Faults

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from hippocam.errors import InputError
+
 LEARN = "learn"
 RECALL_CUE = "recall_cue"
 RECALL_CONTENT = "recall_content"
@@ -15,10 +17,6 @@ KINDS = (LEARN, RECALL_CUE, RECALL_CONTENT)
 
 #: sizes above this are refused: the cue inhibitions grow as cue_size**2.
 MAX_SIZE = 4096
-
-
-class InputError(ValueError):
-    """Bad user input: the message names the problem, where it is, and the fix."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-from .operations import InputError
+from hippocam.errors import InputError
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 

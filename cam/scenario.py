@@ -5,7 +5,8 @@ import json
 from pathlib import Path
 
 from .memory import Memory, OpResult
-from .operations import InputError, Operation, check_sizes, from_dict, to_dict
+from hippocam.errors import InputError
+from .operations import Operation, check_sizes, from_dict, to_dict
 
 
 def parse(data) -> tuple[int, int, list[Operation]]:

@@ -11,7 +11,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .operations import LEARN, RECALL_CUE, InputError, Operation
+from .operations import LEARN, RECALL_CUE, Operation
+from hippocam.errors import InputError
 from .profile import Profile
 
 

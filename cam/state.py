@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-import backends
+from hippocam import backends
 
 from .memory import Memory
-from .operations import InputError, check_sizes
+from hippocam.errors import InputError
+from .operations import check_sizes
 from .oracle import Oracle
 
 FORMAT = "hippocam-memory"

@@ -22,12 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
-from . import datasets, metrics, net as netmod, refsim
-from .calibrate import calibrate
-from .encodings import EVENT_CLOUD_CHANNELS
-from .train import Recipe, Unit
+from .data import datasets
+from .snn import metrics, net as netmod, refsim
+from .snn.calibrate import calibrate
+from .data.encodings import EVENT_CLOUD_CHANNELS
+from .training.train import Recipe, Unit
 
 MODELS_DIR = Path(__file__).parent / "models"
 #: fine-tuned weights for PyNN's reset to a value, by shipped model name (``tune_model``)
@@ -138,7 +139,7 @@ def train_model(name: str, seed: int, out: Path, data_dir=None, threads: int = 1
                 epochs: int | None = None, log=print, command: str = "") -> dict:
     """Train one model, export it (``out/NAME.npz``, ``NAME.nir``), evaluate it on its test set with the numpy
     code and write its card ``out/NAME.json``. Returns the card."""
-    from . import train as tr
+    from .training import train as tr
     tr.require_torch()
     recipe = recipes(seed)[name]
     changes = {}
@@ -194,7 +195,7 @@ def train_model(name: str, seed: int, out: Path, data_dir=None, threads: int = 1
         "results": result,
     }
     try:
-        from . import nirio
+        from .nir import export as nirio
         nirio.write(net, out / f"{name}.nir", steps=recipe.stated)
         card["nir"] = f"{name}.nir"
     except ImportError:
@@ -240,7 +241,8 @@ def tune_model(name_or_path: str, out: Path, params, data_dir=None, threads: int
     """Fine-tune a model for PyNN's reset to ``params.v_reset`` theta (``finetune.fine_tune``) on its whole
     training split, starting from its biases recalibrated for that reset; write ``out/NAME.npz`` and its card
     ``out/NAME.json`` with the reference SNN's test accuracy before and after. Returns the card."""
-    from . import finetune, pynn_net
+    from .training import finetune
+    from .pynn import convert as pynn_net
     finetune.require_torch()
     net, card = find_model(name_or_path)
     if net.snn:

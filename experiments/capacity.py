@@ -27,8 +27,8 @@ QUICK = ((5, 10), (16, 16))
 
 def measure(backend: str, c: int, k: int, n_ops: int, seed: int) -> dict:
     """Build a c x k memory, run ``n_ops`` random operations after 10 warm-up ones, report figures."""
-    import backends
-    from cam import Memory, workloads
+    from hippocam import backends
+    from hippocam.cam import Memory, workloads
     backends.get(backend)  # the simulator's own import is not the memory's size
     base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ops = workloads.random_workload(c, k, n_ops + 10, seed)
@@ -54,7 +54,7 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, sizes
     rows = []
     for c, k in sizes:
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "experiments.capacity", backend, str(c), str(k), str(n_ops),
+        proc = subprocess.run([sys.executable, "-m", "hippocam.experiments.capacity", backend, str(c), str(k), str(n_ops),
                                str(seed or 0)], capture_output=True, text=True)
         if proc.returncode != 0:
             tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]

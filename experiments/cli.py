@@ -5,8 +5,8 @@ import argparse
 import sys
 import time
 
-import backends
-from cam.operations import InputError
+from hippocam import backends
+from hippocam.errors import InputError
 
 from . import output
 
@@ -22,7 +22,7 @@ def _experiment(name: str):
 
 
 def cmd_cam_run(args) -> int:
-    from cam import Memory, profile, scenario, scheduler, state
+    from hippocam.cam import Memory, profile, scenario, scheduler, state
     c, k, ops = scenario.load(args.scenario)
     backends.info(args.backend)
     scheduler.place(ops, profile.load(args.profile or backends.info(args.backend).default_profile))  # refuse bad times before building
@@ -58,7 +58,7 @@ def _size(text: str) -> tuple[int, int]:
         a, b = (int(x) for x in text.lower().split("x"))
     except ValueError:
         raise InputError(f"--size {text!r} is not of the form CxK, e.g. 16x16") from None
-    from cam.operations import check_sizes
+    from hippocam.cam.operations import check_sizes
     return check_sizes(a, b)
 
 
@@ -66,8 +66,8 @@ def cmd_cam_map(args) -> int:
     if args.backend != "spinnaker":
         raise InputError(f"mapping reports come from sPyNNaker; use --backend spinnaker, not {args.backend!r}")
     backends.get("spinnaker")  # a clear error when sPyNNaker is missing
-    from backends import spinnaker
-    from cam.operations import check_sizes
+    from hippocam.backends import spinnaker
+    from hippocam.cam.operations import check_sizes
     c, k = check_sizes(args.cue_size, args.content_size)
     if args.json:
         output.check_writable_file(args.json, args.force)
@@ -210,7 +210,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--check", action="store_true", help="exit 1 if any operation disagrees with the oracle")
     c.set_defaults(func=cmd_conformance)
 
-    from event_models import cli as event_cli  # hippocam event train / evaluate / preview
+    from . import event_cli as event_cli  # hippocam event train / evaluate / preview
     event_cli.register(sub)
 
     b = sub.add_parser("backends", help="list the backends, whether they are installed, and how to install")

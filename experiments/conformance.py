@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import time
 
-import backends
-from cam import Memory, workloads
+from hippocam import backends
+from hippocam.cam import Memory, workloads
 
 from .output import write_json
 

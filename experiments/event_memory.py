@@ -15,8 +15,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cam.operations import InputError  # noqa: E402
-from event_models import datasets, pynn_net, to_memory, zoo  # noqa: E402
+from hippocam.errors import InputError  # noqa: E402
+from hippocam.event_models.data import datasets  # noqa: E402
+from hippocam.event_models.pynn import convert as pynn_net
+from . import event_memory_net as to_memory
+from hippocam.event_models import zoo
 
 from .common import md_table, progress  # noqa: E402
 from .output import write_json  # noqa: E402

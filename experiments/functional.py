@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import time
 
-from cam import Memory, workloads
-from cam.scenario import result_dict, table
+from hippocam.cam import Memory, workloads
+from hippocam.cam.scenario import result_dict, table
 
 from .output import write_json
 from .plots import raster

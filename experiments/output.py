@@ -5,7 +5,7 @@ import json
 import time
 from pathlib import Path
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
 
 def result_dir(name: str, out: str | None, force: bool = False) -> Path:

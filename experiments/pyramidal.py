@@ -8,8 +8,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from cam import Memory, workloads  # noqa: E402
-from cam.scenario import result_dict  # noqa: E402
+from hippocam.cam import Memory, workloads  # noqa: E402
+from hippocam.cam.scenario import result_dict  # noqa: E402
 
 from .common import md_table, progress  # noqa: E402
 from .output import write_json  # noqa: E402

@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{border-bottom:2px solid #444}h2{margin-top:2em;border-bottom:1px solid #ccc}

@@ -16,8 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-import backends  # noqa: E402
-from cam import Memory, profile as profiles, workloads  # noqa: E402
+from hippocam import backends  # noqa: E402
+from hippocam.cam import Memory, profile as profiles, workloads  # noqa: E402
 
 from .common import error_kinds  # noqa: E402
 from .output import write_json  # noqa: E402

@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
-from cam import Memory, learn, recall_content  # noqa: E402
-from cam.scenario import result_dict  # noqa: E402
+from hippocam.cam import Memory, learn, recall_content  # noqa: E402
+from hippocam.cam.scenario import result_dict  # noqa: E402
 
 from .common import md_table, progress  # noqa: E402
 from .output import write_json  # noqa: E402

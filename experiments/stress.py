@@ -8,8 +8,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-import backends  # noqa: E402
-from cam import Memory, profile as profiles, workloads  # noqa: E402
+from hippocam import backends  # noqa: E402
+from hippocam.cam import Memory, profile as profiles, workloads  # noqa: E402
 
 from . import spacing  # noqa: E402
 from .common import error_kinds, md_table, progress  # noqa: E402

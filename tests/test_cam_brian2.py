@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from cam import InputError, Memory, learn, recall_content, recall_cue, workloads
-from backends import BackendError
+from hippocam.errors import InputError
+from hippocam.cam import Memory, learn, recall_content, recall_cue, workloads
+from hippocam.errors import BackendError
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from experiments.cli import main
+from hippocam.experiments.cli import main
 
 GOOD = {"cue_size": 5, "content_size": 10, "operations": [
     {"op": "learn", "cue": 0, "content": [0, 1, 8, 9]}, {"op": "recall_cue", "cue": 0},

@@ -2,7 +2,7 @@
 model, and map on a virtual SpiNNaker board."""
 import json
 
-from experiments.cli import main
+from hippocam.experiments.cli import main
 
 
 def test_conformance_matrix_on_every_backend(tmp_path, capsys):

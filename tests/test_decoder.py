@@ -3,9 +3,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cam import Answer, learn, recall_content, recall_cue
-from cam.decoder import decode
-from cam.profile import load
+from hippocam.cam import Answer, learn, recall_content, recall_cue
+from hippocam.cam.decoder import decode
+from hippocam.cam.profile import load
 
 W = load("brian2").windows
 C, K = 5, 10

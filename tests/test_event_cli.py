@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from cam.operations import InputError
-from event_models import cli
+from hippocam.errors import InputError
+from hippocam.experiments import event_cli as cli
 
 
 @pytest.fixture(autouse=True)

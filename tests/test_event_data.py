@@ -5,8 +5,8 @@ import struct
 import numpy as np
 import pytest
 
-from cam.operations import InputError
-from event_models import datasets, events, pointclouds as pc
+from hippocam.errors import InputError
+from hippocam.event_models.data import datasets, events, pointclouds as pc
 
 
 @pytest.fixture(autouse=True)

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from cam.operations import InputError
-from event_models import encodings as enc
-from event_models.events import make_events
+from hippocam.errors import InputError
+from hippocam.event_models.data import encodings as enc
+from hippocam.event_models.data.events import make_events
 
 
 def test_event_frames_bin_by_time_polarity_and_pooled_pixel():

@@ -6,9 +6,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from cam.operations import InputError
-from event_models import datasets, metrics, nirio, refsim, zoo
-from event_models.net import Layer, Net, Op, conv, forward, load, save
+from hippocam.errors import InputError
+from hippocam.event_models.data import datasets
+from hippocam.event_models.snn import metrics, refsim
+from hippocam.event_models.nir import export as nirio, load as nirload
+from hippocam.event_models.nir.nodes import text as nir_text
+from hippocam.event_models import zoo
+from hippocam.event_models.snn.net import Layer, Net, Op, conv, forward, load, save
 
 
 @pytest.fixture(autouse=True)
@@ -162,13 +166,13 @@ def test_nir_export_of_a_shipped_model_round_trips(tmp_path, nir):
     net, _ = zoo.find_model("digits-cnn")
     path = nirio.write(net, tmp_path / "d.nir", steps=8)
     graph = nir.read(str(path))
-    assert float(graph.metadata["dt"]) == 1.0 and nirio._s(graph.metadata["time_unit"]) == "ms"
-    assert nirio._s(graph.metadata["reset"]) == "subtract"
+    assert float(graph.metadata["dt"]) == 1.0 and nir_text(graph.metadata["time_unit"]) == "ms"
+    assert nir_text(graph.metadata["reset"]) == "subtract"
     neurons = [k for k, n in graph.nodes.items() if isinstance(n, nir.IF)]
     assert len(neurons) == sum(layer.spiking for layer in net.layers)
     assert isinstance(graph.nodes[f"L{len(net.layers) - 1}"], nir.LI)
     assert np.allclose(graph.nodes["L0"].v_threshold, net.layers[0].threshold)
-    back = nirio.from_nir(graph, levels=net.levels)
+    back = nirload.from_nir(graph, levels=net.levels)
     x = np.random.default_rng(1).integers(0, net.levels + 1, (30,) + net.input_shape)
     a = refsim.simulate(net, x, refsim.SimParams(steps=8))
     b = refsim.simulate(back, x, refsim.SimParams(steps=8))
@@ -200,7 +204,7 @@ def test_3d_and_grouped_convolutions_are_exported_exactly_by_folding(tmp_path, n
     )
     net = Net("vox", (2, 6, 6, 6), 4, layers)
     path = nirio.write(net, tmp_path / "v.nir")
-    back = nirio.from_nir(path, levels=4)
+    back = nirload.from_nir(path, levels=4)
     assert back.input_shape == (12, 6, 6)
     x = rng.integers(0, 5, (12, 2, 6, 6, 6))
     a = refsim.simulate(net, x, refsim.SimParams(steps=6))
@@ -214,7 +218,7 @@ def test_3d_and_grouped_convolutions_are_exported_exactly_by_folding(tmp_path, n
                                     Layer("o", ((0, (Op("flatten"), Op("dense", np.ones((2, 100))))),), np.zeros(2),
                                           1.0, (2,), spiking=False)))
     x2 = rng.integers(0, 5, (3, 4, 5, 5)).astype(float)
-    full = nirio.from_nir(nirio.to_nir(net2)).layers[0].inputs[0][1][0].weight
+    full = nirload.from_nir(nirio.to_nir(net2)).layers[0].inputs[0][1][0].weight
     assert np.allclose(conv(x2, full, 1, 1, 1), conv(x2, wg, 1, 1, 4))
 
 
@@ -241,7 +245,7 @@ def test_save_and_load_keep_the_network(tmp_path):
 def test_calibration_removes_the_unevenness_error_of_an_early_spike():
     # the +1 input spikes at steps 1, 3, 5, 7 (k=2 of D=4 over T=8), the -0.5 input every step (k=4): the value
     # per step sums to 0, so the integer activation is 0, but at step 1 v = 0.5 + 1 - 0.5 reaches the threshold
-    from event_models.calibrate import calibrate
+    from hippocam.event_models.snn.calibrate import calibrate
     net = dense_net([[1.0, -0.5]], [0.0], 1.0, 4, readout=[[1.0]])
     x = np.array([[2, 4]])
     assert forward(net, x)[1][0][0, 0] == 0

@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backends import BackendError
-from backends import spinnaker as sp
-from backends.graph import Timing
-from backends.graph import DeltaCells, Graph, Sources, Synapses
-from event_models import pynn_net, zoo
-from experiments import cli
+from hippocam.errors import BackendError
+from hippocam.backends import spinnaker as sp
+from hippocam.backends.graph import Timing
+from hippocam.backends.graph import DeltaCells, Graph, Sources, Synapses
+from hippocam.event_models.pynn import convert as pynn_net
+from hippocam.event_models import zoo
+from hippocam.experiments import cli
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,7 +42,7 @@ def digits_map(tmp_path_factory):
     env.update(HOME=str(home), PYTHONPATH=str(REPO), MPLCONFIGDIR=str(tmp / "mpl"),
                HIPPOCAM_SPINNAKER_REPORTS=str(tmp / "reports"))
     out = tmp / "digits.json"
-    done = subprocess.run([sys.executable, "-m", "experiments.cli", "event", "map", "digits-cnn", "--timesteps", "4",
+    done = subprocess.run([sys.executable, "-m", "hippocam.experiments.cli", "event", "map", "digits-cnn", "--timesteps", "4",
                            "--json", str(out)], env=env, cwd=tmp, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return {"report": json.loads(out.read_text()), "stdout": done.stdout, "home": home, "tmp": tmp}

@@ -7,8 +7,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from experiments import report, state_map
-from experiments.cli import main
+from hippocam.experiments import report, state_map
+from hippocam.experiments.cli import main
 
 
 BACKENDS = pytest.mark.parametrize("backend", ["brian2", "nest"])

@@ -6,10 +6,14 @@ import json
 import numpy as np
 import pytest
 
-import backends
-from cam.operations import InputError
-from event_models import cli, datasets, net as netmod, pynn_net, refsim, zoo
-from event_models.net import Layer, Net, Neuron, Op
+from hippocam import backends
+from hippocam.errors import InputError
+from hippocam.experiments import event_cli as cli
+from hippocam.event_models.data import datasets
+from hippocam.event_models.snn import net as netmod, refsim
+from hippocam.event_models.pynn import convert as pynn_net
+from hippocam.event_models import zoo
+from hippocam.event_models.snn.net import Layer, Net, Neuron, Op
 
 from test_event_cli import run
 
@@ -44,7 +48,7 @@ def small_net(seed=0):
 def test_the_unrolled_snn_is_the_reference_snn_with_reset_to_a_value():
     pytest.importorskip("torch", reason="torch is the optional 'train' extra; fine-tuning needs it, CI has not")
     import torch
-    from event_models.finetune import TuneParams, Unrolled, _trains
+    from hippocam.event_models.training.finetune import TuneParams, Unrolled, _trains
     net = small_net()
     counts = np.random.default_rng(1).integers(0, 5, (16, 2, 6, 6))
     for v_reset in (0.0, 0.5):
@@ -58,7 +62,7 @@ def test_the_unrolled_snn_is_the_reference_snn_with_reset_to_a_value():
 
 def test_fine_tuning_teaches_a_snn_with_reset_to_a_value_a_task_it_could_not_do():
     pytest.importorskip("torch", reason="torch is the optional 'train' extra; fine-tuning needs it, CI has not")
-    from event_models.finetune import TuneParams, fine_tune
+    from hippocam.event_models.training.finetune import TuneParams, fine_tune
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 256)
     x = np.where(y[:, None] == 1, rng.integers(0, 3, (256, 8)), rng.integers(0, 3, (256, 8)))
@@ -79,7 +83,7 @@ def test_fine_tuning_teaches_a_snn_with_reset_to_a_value_a_task_it_could_not_do(
 
 # ------------------------------------------------------------------------------------------ without torch
 def test_nets_with_dynamics_or_delays_are_not_unrolled():
-    from event_models.finetune import check_tunable
+    from hippocam.event_models.training.finetune import check_tunable
     net = small_net()
     leaky = dataclasses.replace(net, layers=(dataclasses.replace(net.layers[0], neuron=Neuron(v_decay=0.9)),)
                                 + net.layers[1:])

@@ -5,8 +5,9 @@ import pytest
 pytest.importorskip("nest")
 pytest.importorskip("pyNN.nest")
 
-from backends import BackendError  # noqa: E402
-from cam import InputError, Memory, learn, recall_content, recall_cue, scheduler, workloads  # noqa: E402
+from hippocam.errors import BackendError  # noqa: E402
+from hippocam.errors import InputError  # noqa: E402
+from hippocam.cam import Memory, learn, recall_content, recall_cue, scheduler, workloads
 
 
 def _on_whole_ms(mem, populations=("CueCue", "CueCont", "ContCue", "ContCont", "ContCond", "ContCondInt",

@@ -6,9 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backends.graph import Timing
-from cam.operations import InputError
-from event_models import nir_import, pynn_net, refsim
+from hippocam.backends.graph import Timing
+from hippocam.errors import InputError
+from hippocam.event_models.nir import reader
+from hippocam.event_models.pynn import convert as pynn_net
+from hippocam.event_models.snn import refsim
 
 nir = pytest.importorskip("nir")   # a default dependency: present wherever hippocam is installed
 
@@ -59,14 +61,14 @@ def lif_case():
 
 def test_an_snntorch_lif_graph_in_seconds_simulates_as_snntorch_does(lif_case):
     w1, b1, w2, trains = lif_case
-    net = nir_import.read(two_layer_lif_graph(w1, b1, w2), dt_ms=1.0, time_unit="s")
+    net = reader.read(two_layer_lif_graph(w1, b1, w2), dt_ms=1.0, time_unit="s")
     got = refsim.simulate(net, None, refsim.SimParams(steps=20), trains=trains)
     want1, want2 = snntorch_loop(trains, w1, b1, w2)
     np.testing.assert_array_equal(got.counts[0], want1)
     np.testing.assert_array_equal(got.counts[1], want2)
     assert want2.sum() > 0 and want1.sum() > 0
     # read with the wrong unit, the same graph leaks a thousand times too slowly: it must differ
-    wrong = nir_import.read(two_layer_lif_graph(w1, b1, w2), dt_ms=1.0, time_unit="ms", integrator="exact")
+    wrong = reader.read(two_layer_lif_graph(w1, b1, w2), dt_ms=1.0, time_unit="ms", integrator="exact")
     assert not np.array_equal(refsim.simulate(wrong, None, refsim.SimParams(steps=20), trains=trains).counts[0],
                               want1)
 
@@ -85,7 +87,7 @@ def test_a_cuba_lif_graph_of_snntorchs_synaptic_follows_its_two_equations():
                             w_in=np.full(4, t_syn / DT_S)),
         "output": nir.Output(output_type={"output": np.array([4])})},
         edges=[("input", "fc"), ("fc", "cuba"), ("cuba", "output")])
-    net = nir_import.read(graph, dt_ms=1.0, time_unit="s")
+    net = reader.read(graph, dt_ms=1.0, time_unit="s")
     trains = (rng.random((25, 6, 3)) < 0.5).astype(np.uint8)
     i, v, count = np.zeros((6, 4)), np.zeros((6, 4)), np.zeros((6, 4))
     for t in range(25):
@@ -111,7 +113,7 @@ def test_if_conv1d_and_a_delay_shift_the_spikes_by_the_delay():
         "output": nir.Output(output_type={"output": np.array([3])})},
         edges=[("input", "conv"), ("conv", "if1"), ("if1", "delay"), ("delay", "flat"), ("flat", "fc"),
                ("fc", "if2"), ("if2", "output")])
-    net = nir_import.read(graph, dt_ms=1.0, time_unit="s")
+    net = reader.read(graph, dt_ms=1.0, time_unit="s")
     trains = np.zeros((10, 1, 1, 5), np.uint8)
     trains[2, 0, 0, 1] = 1                          # input 1 -> conv output 1 at step 2 -> if2 at step 5
     got = refsim.simulate(net, None, refsim.SimParams(steps=10), trains=trains, trace=1)
@@ -124,7 +126,7 @@ def test_if_conv1d_and_a_delay_shift_the_spikes_by_the_delay():
 @pytest.mark.parametrize("backend", ["brian2", "nest"])
 def test_an_imported_lif_graph_on_a_backend_matches_refsim(lif_case, backend):
     w1, b1, w2, _ = lif_case
-    net = nir_import.read(two_layer_lif_graph(w1, b1, w2), dt_ms=1.0, time_unit="s", levels=4)
+    net = reader.read(two_layer_lif_graph(w1, b1, w2), dt_ms=1.0, time_unit="s", levels=4)
     counts = np.random.default_rng(7).integers(0, 5, (5, 5))
     params = pynn_net.RunParams(steps=12)
     got = pynn_net.simulate(net, counts, backend, params)
@@ -155,22 +157,22 @@ def graph_with(node, kind="lif"):
 ])
 def test_unsupported_graphs_are_rejected_naming_the_node(graph, message):
     with pytest.raises(InputError) as err:
-        nir_import.read(graph(), dt_ms=1.0, time_unit="s")
+        reader.read(graph(), dt_ms=1.0, time_unit="s")
     assert message in str(err.value)
 
 
 def test_bad_arguments_and_files(tmp_path):
     g = graph_with(snntorch_lif(0.9, shape=(2,)))
     with pytest.raises(InputError, match="unknown time unit 'min'"):
-        nir_import.read(g, time_unit="min")
+        reader.read(g, time_unit="min")
     with pytest.raises(InputError, match="unknown integrator"):
-        nir_import.read(g, integrator="rk4")
+        reader.read(g, integrator="rk4")
     with pytest.raises(InputError, match="no such NIR file"):
-        nir_import.read(tmp_path / "missing.nir")
+        reader.read(tmp_path / "missing.nir")
     bad = tmp_path / "bad.nir"
     bad.write_bytes(b"not hdf5")
     with pytest.raises(InputError, match="not a readable NIR file"):
-        nir_import.read(bad)
+        reader.read(bad)
 
 
 def cuba_graph(w1, b1, w2, alpha=0.7, beta=0.85, readout="CubaLI"):
@@ -197,7 +199,7 @@ def test_a_synaptic_current_and_a_leaky_readout_on_a_backend_match_refsim(lif_ca
     """CubaLIF layers as IF_curr_exp cells, integrated exactly: spike for spike, and the leaky read-out's
     membranes (the logits) read in the step refsim ends in."""
     w1, b1, w2, _ = lif_case
-    net = nir_import.read(cuba_graph(w1, b1, w2, readout=readout), dt_ms=1.0, time_unit="s", levels=4)
+    net = reader.read(cuba_graph(w1, b1, w2, readout=readout), dt_ms=1.0, time_unit="s", levels=4)
     counts = np.random.default_rng(8).integers(0, 5, (6, 5))
     got = pynn_net.simulate(net, counts, backend, pynn_net.RunParams(steps=12))
     ref = refsim.simulate(net, counts, refsim.SimParams(steps=12))
@@ -209,16 +211,17 @@ def test_a_synaptic_current_and_a_leaky_readout_on_a_backend_match_refsim(lif_ca
 def test_equal_current_and_membrane_time_constants_are_refused_on_pynn():
     g = graph_with(nir.CubaLIF(tau_syn=np.full(2, 5e-3), tau_mem=np.full(2, 5e-3), r=np.ones(2), v_leak=np.zeros(2),
                                v_threshold=np.ones(2), v_reset=np.zeros(2), w_in=np.ones(2)), "cuba")
-    net = nir_import.read(g, dt_ms=1.0, time_unit="s")
+    net = reader.read(g, dt_ms=1.0, time_unit="s")
     with pytest.raises(InputError, match="layer cuba: the current and the membrane decay alike"):
         pynn_net.to_graph(net, pynn_net.RunParams(steps=4), Timing(1.0))
 
 
 def test_our_own_export_comes_back_through_the_importer(tmp_path):
-    from event_models import nirio, zoo
+    from hippocam.event_models.nir import export as nirio
+    from hippocam.event_models import zoo
     net, _ = zoo.find_model("digits-cnn")
     path = nirio.write(net, tmp_path / "d.nir")
-    back = nir_import.read(path)
+    back = reader.read(path)
     assert all(layer.neuron is None for layer in back.layers)
     x = np.random.default_rng(2).integers(0, net.levels + 1, (4,) + tuple(net.input_shape))
     params = refsim.SimParams(steps=8)
@@ -237,7 +240,7 @@ def test_a_norse_lif_box_graph_follows_norses_update():
                        v_reset=np.zeros(4)),
         "output": nir.Output(output_type={"output": np.array([4])})},
         edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")])
-    net = nir_import.read(graph, dt_ms=1.0, time_unit="s")
+    net = reader.read(graph, dt_ms=1.0, time_unit="s")
     trains = (rng.random((30, 5, 3)) < 0.5).astype(np.uint8)
     v, count = np.full((5, 4), v_leak), np.zeros((5, 4))
     for t in range(30):
@@ -252,7 +255,7 @@ def test_a_norse_lif_box_graph_follows_norses_update():
 
 def test_a_membrane_exactly_at_threshold_does_not_fire_as_in_snntorch():
     g = graph_with(nir.IF(r=np.full(2, 1000.0), v_threshold=np.ones(2), v_reset=np.zeros(2)), "if")
-    net = nir_import.read(g, dt_ms=1.0, time_unit="s")     # each input spike moves both cells by 1 (= threshold)
+    net = reader.read(g, dt_ms=1.0, time_unit="s")     # each input spike moves both cells by 1 (= threshold)
     trains = np.zeros((2, 2, 2), np.uint8)
     trains[0, 0, 0] = 1                                     # sample 0: one spike: v = 1, not above the threshold
     trains[0, 1, :] = 1                                     # sample 1: two spikes: v = 2 > 1
@@ -281,7 +284,7 @@ def test_delays_on_a_backend_match_refsim(lif_case, backend, into_readout):
     """refsim drops a delayed spike that would arrive after T steps; on a backend it arrives, after the layer's
     window has been closed (or after the read-out was read)."""
     w1, b1, w2, _ = lif_case
-    net = nir_import.read(delayed_graph(w1, b1, w2, into_readout), dt_ms=1.0, time_unit="s", levels=4)
+    net = reader.read(delayed_graph(w1, b1, w2, into_readout), dt_ms=1.0, time_unit="s", levels=4)
     counts = np.random.default_rng(9).integers(0, 5, (5, 5))
     got = pynn_net.simulate(net, counts, backend, pynn_net.RunParams(steps=10))
     ref = refsim.simulate(net, counts, refsim.SimParams(steps=10))
@@ -319,7 +322,7 @@ def test_delays_on_a_backend_match_refsim(lif_case, backend, into_readout):
 ])
 def test_graphs_that_would_compute_nonsense_are_rejected(graph, message):
     with pytest.raises(InputError) as err:
-        nir_import.read(graph(), dt_ms=1.0, time_unit="s")
+        reader.read(graph(), dt_ms=1.0, time_unit="s")
     assert message in str(err.value)
 
 
@@ -329,7 +332,7 @@ SNNTORCH_DT_MS = 0.1   # snnTorch's exporter writes tau = 1e-4 s / (1 - beta): o
 
 
 def _imported_counts(path, trains, dt_ms=SNNTORCH_DT_MS):
-    net = nir_import.read(path, dt_ms=dt_ms, time_unit="s")
+    net = reader.read(path, dt_ms=dt_ms, time_unit="s")
     r = refsim.simulate(net, None, refsim.SimParams(steps=trains.shape[0]), trains=trains)
     return r.counts[0], r.counts[1]
 
@@ -345,7 +348,7 @@ def test_a_file_snntorch_wrote_imports_and_spikes_as_snntorch_did():
 def test_the_wrong_step_for_an_snntorch_file_is_refused_or_changes_the_answer():
     want = np.load(SNNTORCH_NIR.with_suffix(".npz"))
     with pytest.raises(InputError, match="not longer than the step"):
-        nir_import.read(SNNTORCH_NIR, dt_ms=1.0, time_unit="s")
+        reader.read(SNNTORCH_NIR, dt_ms=1.0, time_unit="s")
     hidden, _ = _imported_counts(SNNTORCH_NIR, want["trains"], dt_ms=0.05)
     assert not np.array_equal(hidden, want["hidden"])
 

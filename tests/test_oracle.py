@@ -2,7 +2,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cam import Oracle, learn, recall_content, recall_cue
+from hippocam.cam import Oracle, learn, recall_content, recall_cue
 
 C, K = 6, 8
 bits = st.frozensets(st.integers(0, K - 1), max_size=K)

@@ -3,10 +3,13 @@ backend module says, and a shipped network on Brian2 reproduces the reference SN
 import numpy as np
 import pytest
 
-import backends
-from backends.graph import probe
-from event_models import connectivity, datasets, pynn_net, refsim, zoo
-from event_models.net import Op, layer_input
+from hippocam import backends
+from hippocam.backends.graph import probe
+from hippocam.event_models.snn import connectivity, refsim
+from hippocam.event_models.data import datasets
+from hippocam.event_models.pynn import convert as pynn_net
+from hippocam.event_models import zoo
+from hippocam.event_models.snn.net import Op, layer_input
 
 
 @pytest.mark.parametrize("name", ["digits-cnn", "gesture-points", "modelnet-voxel"])

@@ -3,9 +3,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cam import InputError, learn, recall_content, recall_cue
-from cam.profile import load
-from cam.scheduler import place, schedule
+from hippocam.errors import InputError
+from hippocam.cam import learn, recall_content, recall_cue
+from hippocam.cam.profile import load
+from hippocam.cam.scheduler import place, schedule
 
 PROFILE = load("brian2")
 C, K = 4, 6

@@ -17,10 +17,10 @@ import pytest
 
 pytest.importorskip("spynnaker")
 
-from backends import BackendError  # noqa: E402
-from backends import spinnaker as sp  # noqa: E402
-from cam import Memory, learn, network, recall_content, recall_cue  # noqa: E402
-from cam.profile import load  # noqa: E402
+from hippocam.errors import BackendError  # noqa: E402
+from hippocam.backends import spinnaker as sp  # noqa: E402
+from hippocam.cam import Memory, learn, network, recall_content, recall_cue  # noqa: E402
+from hippocam.cam.profile import load  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -197,7 +197,7 @@ def test_home_directory_untouched(tmp_path):
     script = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {str(REPO)!r})
-        from backends import spinnaker as sp
+        from hippocam.backends import spinnaker as sp
         for home in ({str(empty_home)!r}, {str(busy_home)!r}):
             os.environ["HOME"] = home
             report = sp.map_memory(3, 4, profile="reference", reports_dir={str(tmp_path / "reports")!r})

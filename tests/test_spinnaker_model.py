@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backends import spinnaker_model
-from cam import Memory, learn, recall_content, recall_cue, workloads
-from cam import network, state
-from cam.network import NetworkSpec, PopulationSpec, ProjectionSpec
-from cam.operations import Operation
-from cam.profile import STDP, load
+from hippocam.backends import spinnaker_model
+from hippocam.cam import Memory, learn, recall_content, recall_cue, workloads
+from hippocam.cam import network, state
+from hippocam.cam.network import NetworkSpec, PopulationSpec, ProjectionSpec
+from hippocam.cam.operations import Operation
+from hippocam.cam.profile import STDP, load
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("HIPPOCAM_SHARED", REPO.parent / "shared"))

@@ -3,8 +3,9 @@ import json
 
 import pytest
 
-from cam import InputError, Memory, learn, recall_content, recall_cue
-from cam.state import load, read, save
+from hippocam.errors import InputError
+from hippocam.cam import Memory, learn, recall_content, recall_cue
+from hippocam.cam.state import load, read, save
 
 
 @pytest.fixture

@@ -4,10 +4,13 @@ import json
 import numpy as np
 import pytest
 
-from cam.operations import InputError, learn, recall_content, recall_cue
-from cam.oracle import expected_answers
-from event_models import datasets, to_memory, zoo
-from event_models.to_memory import Ramp, link_layout, ramp_for
+from hippocam.errors import InputError
+from hippocam.cam.operations import learn, recall_content, recall_cue
+from hippocam.cam.oracle import expected_answers
+from hippocam.event_models.data import datasets
+from hippocam.experiments import event_memory_net as to_memory
+from hippocam.event_models import zoo
+from hippocam.experiments.event_memory_net import Ramp, link_layout, ramp_for
 
 
 @pytest.mark.parametrize("hop,lag,grid,hold", [(1, 1, 0.0, 3), (1, 0, 1.0, 6), (2, 1, 0.0, 3), (1, 0, 0.0, 5)])
@@ -106,7 +109,7 @@ def test_pipeline_refuses_bad_input_clearly(gestures):
 
 
 def test_hippocam_run_event_memory_quick_writes_results(tmp_path):
-    from experiments.cli import main
+    from hippocam.experiments.cli import main
     out = tmp_path / "em"
     assert main(["run", "event-memory", "--quick", "--out", str(out), "--check"]) == 0
     result = json.loads((out / "result.json").read_text())

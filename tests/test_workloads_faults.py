@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cam import profile, workloads
-from cam.faults import Faults
-from cam.network import build_spec
-from cam.operations import Operation
-from cam.scheduler import schedule
+from hippocam.cam import profile, workloads
+from hippocam.cam.faults import Faults
+from hippocam.cam.network import build_spec
+from hippocam.cam.operations import Operation
+from hippocam.cam.scheduler import schedule
 
 SHARED = Path(os.environ.get("HIPPOCAM_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 TB2 = SHARED / "cam" / "hardware_recordings" / "tb2_pyramidal_content.json"

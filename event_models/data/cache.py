@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
 #: bump when a generator changes, so stale caches are not reused
 DATA_VERSION = 1

@@ -20,7 +20,7 @@ import dataclasses
 
 import numpy as np
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
 from . import cache, encodings
 from .events import GESTURES, GestureParams, SaccadeParams, gesture_events, saccade_events

@@ -24,21 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
-from .net import Layer, Net, Op
-from .nir_import import op_from_node, topological
+from ..snn.net import Layer, Net, Op
+from .nodes import nir_module as _nir
 
 DT_MS = 1.0
 READOUT_TAU_MS = 1e9
-
-
-def _nir():
-    try:
-        import nir
-    except ImportError:
-        raise InputError("NIR export needs the nir package: pip install nir==1.0.8") from None
-    return nir
 
 
 def _fold(shape):
@@ -193,64 +185,3 @@ def write(net: Net, path, steps: int | None = None, dt_ms: float = DT_MS) -> Pat
     path = Path(path)
     nir.write(str(path), to_nir(net, steps, dt_ms))
     return path
-
-
-def _s(v):
-    return v.decode() if isinstance(v, bytes) else str(v)
-
-
-def from_nir(graph, name: str = "imported", levels: int | None = None) -> Net:
-    """Rebuild a ``Net`` from a graph written by ``to_nir`` (or one of the same shape: IF / LI neurons, weight
-    chains of Conv2d, SumPool2d, AvgPool2d, Flatten, Linear, Affine, Scale). 3-D nets come back folded."""
-    nir = _nir()
-    if isinstance(graph, (str, Path)):
-        try:
-            graph = nir.read(str(graph))
-        except (OSError, KeyError, ValueError) as err:
-            raise InputError(f"{graph}: not a readable NIR file ({err})") from None
-    nodes, edges = graph.nodes, [(_s(a), _s(b)) for a, b in graph.edges]
-    preds = {}
-    for a, b in edges:
-        preds.setdefault(b, []).append(a)
-    neuron_names = [k for k, n in nodes.items() if isinstance(n, (nir.IF, nir.LI))]
-    meta = {k: _s(v) if isinstance(v, bytes) else v for k, v in (graph.metadata or {}).items()}
-    if levels is None:
-        levels = int(meta.get("levels", 1))
-    inp = next((k for k, n in nodes.items() if isinstance(n, nir.Input)), None)
-    if inp is None:
-        raise InputError("the NIR graph has no Input node")
-    input_shape = tuple(int(s) for s in np.asarray(nodes[inp].input_type["input"]))
-    index, shapes = {}, {}
-    layers = []
-    order = topological(neuron_names, preds)
-    for target in order:
-        inputs, bias = [], None
-        for first in preds.get(target, []):
-            chain, cur = [], first
-            while not (cur == inp or cur in index):
-                node = nodes[cur]
-                op, b = op_from_node(node, cur, 1.0)
-                chain.append(op)
-                if b is not None:
-                    if bias is not None or cur != first:
-                        raise InputError(f"node {cur}: a bias is supported only on the last node before a neuron")
-                    bias = b
-                ps = preds.get(cur, [])
-                if len(ps) != 1:
-                    raise InputError(f"node {cur}: a weight node must have exactly one input, has {len(ps)}")
-                cur = ps[0]
-            inputs.append((-1 if cur == inp else index[cur], tuple(reversed(chain))))
-        node = nodes[target]
-        shape = tuple(np.asarray(node.v_threshold if isinstance(node, nir.IF) else node.tau).shape)
-        if bias is None:
-            bias = np.zeros(shape[0])
-        if isinstance(node, nir.IF):
-            th = np.unique(np.asarray(node.v_threshold))
-            if len(th) != 1:
-                raise InputError(f"node {target}: only one threshold per layer is supported")
-            layer = Layer(target, tuple(inputs), np.asarray(bias, float), float(th[0]), shape, True)
-        else:
-            layer = Layer(target, tuple(inputs), np.asarray(bias, float), 1.0, shape, False)
-        index[target] = len(layers)
-        layers.append(layer)
-    return Net(name, input_shape, levels, tuple(layers))

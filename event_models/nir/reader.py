@@ -17,8 +17,8 @@ folded into the chain as a ``scale`` op, and an Affine bias b as a per-step driv
 
 Weight chains between two neuron nodes (Affine, Linear, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Scale,
 Delay) fuse into one projection. A node, edge or parameter this cannot map raises ``InputError`` naming it.
-Graphs written by ``nirio.to_nir`` (this package's own, with their reset by subtraction) go through
-``nirio.from_nir`` and come back exactly.
+Graphs written by ``export.to_nir`` (this package's own, with their reset by subtraction) go through
+``load.from_nir`` and come back exactly.
 """
 from __future__ import annotations
 
@@ -26,26 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
-from .net import Layer, Net, Neuron, Op
+from ..snn.net import Layer, Net, Neuron, Op
+from .load import from_nir
+from .nodes import nir_module as _nir, op_from_node, text as _s, topological
 
 TIME_UNITS = {"ms": 1.0, "s": 1000.0, "us": 1e-3}
 INTEGRATORS = ("euler", "exact")
 WEIGHT_NODES = ("Affine", "Linear", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten", "Scale", "Delay")
 NEURON_NODES = ("IF", "LIF", "CubaLIF", "LI", "CubaLI")
-
-
-def _nir():
-    try:
-        import nir
-    except ImportError:
-        raise InputError("importing NIR needs the nir package: pip install nir==1.0.8") from None
-    return nir
-
-
-def _s(v):
-    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def _uniform(node_name: str, field: str, value) -> float:
@@ -88,7 +78,6 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
             raise InputError(f"{source}: not a readable NIR file ({type(err).__name__}: {err})") from None
     meta = {k: _s(v) for k, v in (graph.metadata or {}).items()}
     if meta.get("producer") == "hippocam.event_models":
-        from .nirio import from_nir
         return from_nir(graph, name=name or meta.get("model", "imported"))
     dt = dt_ms / TIME_UNITS[time_unit]                   # the step in the graph's time unit
     nodes = graph.nodes
@@ -164,7 +153,7 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
 
 def _check_sizes(target, chains, shape, input_shape, layers):
     """Every chain into ``target`` must give one value per neuron (an error here, not a numpy traceback later)."""
-    from .connectivity import chain_matrix
+    from ..snn.connectivity import chain_matrix
     for src, chain in chains:
         in_shape = input_shape if src < 0 else layers[src].shape
         try:
@@ -212,74 +201,3 @@ def _expand_bias(b, shape, src, target):
     if b.ndim == 1 and len(shape) > 1 and b.size == shape[0]:        # a per-channel conv bias
         return np.repeat(b, n // shape[0])
     raise InputError(f"the bias into {target} has {b.size} values for {n} neurons")
-
-
-def op_from_node(node, name, dt):
-    """(Op, bias or None) of one weight node; ``dt``: the step in the graph's time unit (for delays)."""
-    kind = type(node).__name__
-    if kind in ("Conv1d", "Conv2d"):
-        pad = node.padding
-        if isinstance(pad, str) or len(set(np.atleast_1d(pad).tolist())) != 1:
-            raise InputError(f"node {name}: only equal integer padding is supported, got {pad!r}")
-        stride = np.atleast_1d(node.stride)
-        if len(set(stride.tolist())) != 1:
-            raise InputError(f"node {name}: only equal strides are supported, got {stride.tolist()}")
-        if np.any(np.atleast_1d(node.dilation) != 1):
-            raise InputError(f"node {name}: dilation is not supported")
-        b = np.asarray(node.bias, float) if node.bias is not None else None
-        return Op("conv", np.asarray(node.weight, float), int(stride[0]), int(np.atleast_1d(pad)[0]),
-                  int(node.groups)), (b if b is not None and np.any(b != 0) else None)
-    if kind in ("SumPool2d", "AvgPool2d"):
-        k = tuple(int(v) for v in np.atleast_1d(node.kernel_size))
-        if tuple(int(v) for v in np.atleast_1d(node.stride)) != k or np.any(np.asarray(node.padding) != 0):
-            raise InputError(f"node {name}: only non-overlapping pools without padding are supported")
-        return Op("avgpool" if kind == "AvgPool2d" else "sumpool", kernel=k), None
-    if kind == "Flatten":
-        return Op("flatten"), None
-    if kind == "Affine":
-        return Op("dense", np.asarray(node.weight, float)), np.asarray(node.bias, float)
-    if kind == "Linear":
-        return Op("dense", np.asarray(node.weight, float)), None
-    if kind == "Scale":
-        vals = np.unique(np.asarray(node.scale, float))
-        return Op("scale", vals[0] if len(vals) == 1 else np.asarray(node.scale, float)), None
-    if kind == "Delay":
-        return Op("delay", stride=_delay_steps(name, node.delay, dt)), None
-    raise InputError(f"node {name}: {kind} is not supported")
-
-
-def _delay_steps(name, delay, dt) -> int:
-    values = np.unique(np.asarray(delay, float))
-    if values.size != 1:
-        raise InputError(f"node {name}: delays differ between neurons; only one delay per edge is supported")
-    steps = float(values[0]) / dt
-    if steps < 0 or abs(steps - round(steps)) > 1e-6:
-        raise InputError(f"node {name}: a delay of {values[0]:g} is not a whole number of steps of {dt:g}")
-    return int(round(steps))
-
-
-def topological(neurons, preds):
-    def sources(n):
-        out, stack, seen = set(), list(preds.get(n, [])), set()
-        while stack:
-            c = stack.pop()
-            if c in seen:
-                continue
-            seen.add(c)
-            if c in neurons:
-                out.add(c)
-            else:
-                stack.extend(preds.get(c, []))
-        return out
-    deps = {n: sources(n) for n in neurons}
-    order, done = [], set()
-    while len(order) < len(neurons):
-        ready = [n for n in neurons if n not in done and deps[n] <= done]
-        if not ready:
-            loop = sorted(n for n in neurons if n not in done)
-            raise InputError(f"the NIR graph has a recurrent loop between neuron nodes ({', '.join(loop)}); "
-                             "recurrent graphs are not supported")
-        for n in ready:
-            order.append(n)
-            done.add(n)
-    return order

@@ -28,15 +28,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import backends
-from backends.graph import DeltaCells, Sources, Synapses
-from cam import decoder, network, scheduler
-from cam.operations import InputError, learn, recall_content, recall_cue
-from cam.oracle import expected_answers
-from cam.profile import load as load_profile
+from hippocam import backends
+from hippocam.backends.graph import DeltaCells, Sources, Synapses
+from hippocam.cam import decoder, network, scheduler
+from hippocam.errors import InputError
+from hippocam.cam.operations import learn, recall_content, recall_cue
+from hippocam.cam.oracle import expected_answers
+from hippocam.cam.profile import load as load_profile
 
-from . import pynn_net
-from .net import Net
+from hippocam.event_models.pynn import convert as pynn_net
+from hippocam.event_models.snn.net import Net
 
 LATCH_MV = 2.0        # a latch or relay input alone: fires a threshold-1 cell
 HALF_MV = 0.6         # one of two coincident inputs
@@ -164,7 +165,7 @@ def run(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str = backend
     ``pynn_net.calibrated_for_reset_to_value``); the ramp comes from ``train_counts`` unless given."""
     import time
 
-    from . import refsim
+    from hippocam.event_models.snn import refsim
     counts, labels = np.asarray(counts), np.asarray(labels)
     n = len(counts)
     if n == 0 or len(labels) != n:

@@ -32,13 +32,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import backends
-from backends.graph import CUBA_EXTRA_STEPS, CubaCells, DeltaCells, Graph, Sources, Synapses, Timing
-from cam.operations import InputError
+from hippocam import backends
+from hippocam.backends.graph import CUBA_EXTRA_STEPS, CubaCells, DeltaCells, Graph, Sources, Synapses, Timing
+from hippocam.errors import InputError
 
-from . import encodings
-from .connectivity import layer_matrices
-from .net import Net, bias_term, chain_delay, check_input
+from hippocam.event_models.data import encodings
+from hippocam.event_models.snn.connectivity import layer_matrices
+from hippocam.event_models.snn.net import Net, bias_term, chain_delay, check_input
 
 READOUT_THRESHOLD_MV = 1e9   # never reached: the read-out integrates
 LEAD_STEPS = 2               # first input step of a slot (NEST needs input later than min_delay)
@@ -316,9 +316,10 @@ def _fingerprint(net: Net) -> str:
 def calibrated_for_reset_to_value(net: Net, params: RunParams = RunParams(), folder=None) -> Net:
     """``net`` with its SNN biases calibrated again (``calibrate.calibrate``, one round on the first 256 training
     inputs) for what PyNN cells do: reset to ``params.v_reset`` theta. Cached with the data sets."""
-    from . import datasets, refsim
-    from .cache import cached
-    from .calibrate import calibrate
+    from hippocam.event_models.data import datasets
+    from hippocam.event_models.snn import refsim
+    from hippocam.event_models.data.cache import cached
+    from hippocam.event_models.snn.calibrate import calibrate
 
     sim_params = refsim.SimParams(steps=params.steps, reset="value", v_reset=params.v_reset, v_init=params.v_init)
 
@@ -345,8 +346,9 @@ def choose_v_reset(net: Net, steps: int, folder=None, candidates=V_RESET_CANDIDA
     """The reset value (fraction of theta) that serves ``net`` best at ``steps`` with PyNN's reset to a value:
     each candidate's biases are recalibrated (``calibrated_for_reset_to_value``), then scored by ``refsim`` on
     256 other training inputs. Returns (best, {candidate: training accuracy}); cached with the data sets."""
-    from . import datasets, refsim
-    from .cache import cached
+    from hippocam.event_models.data import datasets
+    from hippocam.event_models.snn import refsim
+    from hippocam.event_models.data.cache import cached
 
     def build():
         x, y = datasets.load_split(net.dataset, "train", limit=2 * CALIBRATION_SAMPLES, folder=folder)
@@ -385,7 +387,7 @@ def compare(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str, para
     a value (the oracle: should agree everywhere), and the ``shipped`` SNN (default ``net``) with reset by
     subtraction (what PyNN's reset to a value costs). ``calibrate``: recalibrate the biases for the reset to a
     value first; a net fine-tuned for it (``Net.snn``) runs as it is, with its own reset value."""
-    from . import refsim
+    from hippocam.event_models.snn import refsim
     streaming_backend(backend)      # before minutes of calibration
     shipped = shipped if shipped is not None else net
     tuned = bool(net.snn)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
 CLASSES = ("sphere", "box", "cylinder", "cone", "torus", "pyramid", "capsule", "table", "chair", "lamp")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
 
 def _check_levels(levels):

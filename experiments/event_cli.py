@@ -13,7 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
 
 @contextlib.contextmanager
@@ -47,14 +47,14 @@ def parse_steps(text: str) -> tuple[int, ...]:
 
 
 def cmd_train(args) -> int:
-    from . import zoo
+    from hippocam.event_models import zoo
     names = zoo.resolve_family(args.family)
     seed = _int(args.seed, "--seed", 0, 2**31 - 1)
     threads = _int(args.threads, "--threads", 1, 64)
     epochs = _int(args.epochs, "--epochs", 1, 10000) if args.epochs is not None else None
     if args.optimizer not in ("adam", "spam"):
         raise InputError(f"unknown --optimizer {args.optimizer!r}; use adam or spam")
-    from . import train
+    from hippocam.event_models.training import train
     train.require_torch()
     out = Path(args.out) if args.out else Path("results") / \
         f"event-{args.family}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
@@ -75,7 +75,9 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from . import datasets, metrics, zoo
+    from hippocam.event_models.data import datasets
+    from hippocam.event_models.snn import metrics
+    from hippocam.event_models import zoo
     net, card = zoo.find_model(args.model)
     steps = parse_steps(args.timesteps) if args.timesteps else tuple(card.get("eval_steps", (1, 2, 4, 8, 16)))
     reset = args.reset or net.snn.get("reset", "subtract")      # a fine-tuned net runs as it was tuned
@@ -90,7 +92,7 @@ def cmd_evaluate(args) -> int:
     print(f"{net.name}: building the test set ({net.dataset['name']}, seed {net.dataset.get('seed', 0)}) ...",
           flush=True)
     if args.backend is not None:
-        import backends
+        from hippocam import backends
         if args.backend not in backends.names():
             raise InputError(f"unknown --backend {args.backend!r}; use one of {', '.join(backends.names())}")
         if len(steps) != 1:
@@ -124,8 +126,8 @@ def _fraction(text, what: str) -> float:
 
 
 def _evaluate_on_backend(net, x, y, args, steps: int) -> int:
-    from experiments.common import progress
-    from . import pynn_net
+    from .common import progress
+    from hippocam.event_models.pynn import convert as pynn_net
     print(f"{net.name}: building the network on {args.backend} and streaming {len(x)} samples (T={steps}) ...",
           flush=True)
     shipped = net
@@ -161,7 +163,7 @@ WEIGHTS = ("auto", "shipped", "tuned")
 def _pynn_weights(model: str, net, choice: str):
     """(the net to build on a PyNN backend, its fine-tuning card or {}) for ``--weights``: ``auto`` takes the
     weights a shipped model ships fine-tuned for the reset to a value where it has them."""
-    from . import zoo
+    from hippocam.event_models import zoo
     if choice not in WEIGHTS:
         raise InputError(f"unknown --weights {choice!r}; use one of {', '.join(WEIGHTS)}")
     if net.snn or choice == "shipped":
@@ -176,7 +178,8 @@ def _pynn_weights(model: str, net, choice: str):
 
 
 def cmd_finetune(args) -> int:
-    from . import finetune, zoo
+    from hippocam.event_models.training import finetune
+    from hippocam.event_models import zoo
     finetune.require_torch()
     net, card = zoo.find_model(args.model)
     steps = _int(args.timesteps, "--timesteps", 1, 4096) if args.timesteps is not None else \
@@ -208,7 +211,7 @@ def _positive(text, what: str) -> float:
 
 
 def cmd_preview(args) -> int:
-    from . import preview
+    from hippocam.event_models.data import preview
     out = args.out or f"{args.kind}.png"
     path = preview.make(args.kind, out, index=_int(args.index, "--index", 0), seed=_int(args.seed, "--seed", 0),
                         split=args.split, file=args.file)
@@ -222,7 +225,7 @@ def mapping_inputs(net, graph, layout, steps: int) -> dict:
     as ``pynn_net.simulate`` gives it."""
     import numpy as np
 
-    from .pynn_net import LEAD_STEPS
+    from hippocam.event_models.pynn.convert import LEAD_STEPS
     dt = graph.timestep_ms
     window = [float((LEAD_STEPS + t) * dt) for t in range(steps)]
     n_inputs = next(p.size for p in graph.populations if p.name == "input")
@@ -238,22 +241,23 @@ def mapping_inputs(net, graph, layout, steps: int) -> dict:
 
 
 def cmd_map(args) -> int:
-    import backends
+    from hippocam import backends
     if args.backend not in backends.names():
         raise InputError(f"unknown --backend {args.backend!r}; mapping reports come from sPyNNaker: use --backend "
                          "spinnaker")
     if args.backend != "spinnaker":
         raise InputError(f"mapping reports come from sPyNNaker; use --backend spinnaker, not {args.backend!r}")
-    from . import pynn_net, zoo
+    from hippocam.event_models.pynn import convert as pynn_net
+    from hippocam.event_models import zoo
     net, card = zoo.find_model(args.model)
     steps = _int(args.timesteps, "--timesteps", 1, 4096) if args.timesteps is not None else 8
     per_core = _int(args.neurons_per_core, "--neurons-per-core", 1, 256) if args.neurons_per_core else None
     json_path = None
     if args.json:
-        from experiments import output
+        from . import output
         json_path = output.check_writable_file(args.json, args.force)
     backend = backends.get("spinnaker", virtual=True)  # a clear error when sPyNNaker is missing
-    from backends import spinnaker
+    from hippocam.backends import spinnaker
     params = pynn_net.RunParams(steps=steps)
     graph, layout = pynn_net.to_graph(net, params, backend.graph_timing(params.timestep_ms))
     print(f"{net.name}: mapping {graph.n_neurons:,} neurons and {graph.n_synapses:,} synapses (T={steps}) on a "

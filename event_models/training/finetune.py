@@ -18,10 +18,10 @@ import time
 
 import numpy as np
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
-from . import encodings
-from .net import Net, Op, bias_term
+from hippocam.event_models.data import encodings
+from hippocam.event_models.snn.net import Net, Op, bias_term
 from .train import require_torch, torch
 
 if torch is not None:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
-from .net import Layer, Net, Op
+from hippocam.event_models.snn.net import Layer, Net, Op
 
 try:
     import torch

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
-from . import encodings
+from hippocam.event_models.data import encodings
 from .net import Net, apply_chain, bias_term, chain_delay, check_input, default_batch, indicator_chain
 
 RESETS = ("subtract", "value")

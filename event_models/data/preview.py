@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
 from . import datasets, encodings
 from .events import read_events

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cam.operations import InputError
+from hippocam.errors import InputError
 
 FORMAT = "hippocam-event-net"
 VERSION = 1

@@ -1,0 +1,1 @@
+"""NIR: export of hippocam nets (``export``), import of other frameworks' graphs (``reader``)."""

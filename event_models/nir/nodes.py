@@ -1,0 +1,92 @@
+"""NIR node kinds as hippocam ``Op``s: the one table both directions use (``export`` writes these kinds,
+``load`` and ``reader`` read them), and the order in which a graph's neuron nodes are built."""
+from __future__ import annotations
+
+import numpy as np
+
+from hippocam.errors import InputError
+
+from ..snn.net import Op
+
+
+def nir_module():
+    try:
+        import nir
+    except ImportError:
+        raise InputError("NIR needs the nir package: pip install nir==1.0.8") from None
+    return nir
+
+
+def text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def op_from_node(node, name, dt):
+    """(Op, bias or None) of one weight node; ``dt``: the step in the graph's time unit (for delays)."""
+    kind = type(node).__name__
+    if kind in ("Conv1d", "Conv2d"):
+        pad = node.padding
+        if isinstance(pad, str) or len(set(np.atleast_1d(pad).tolist())) != 1:
+            raise InputError(f"node {name}: only equal integer padding is supported, got {pad!r}")
+        stride = np.atleast_1d(node.stride)
+        if len(set(stride.tolist())) != 1:
+            raise InputError(f"node {name}: only equal strides are supported, got {stride.tolist()}")
+        if np.any(np.atleast_1d(node.dilation) != 1):
+            raise InputError(f"node {name}: dilation is not supported")
+        b = np.asarray(node.bias, float) if node.bias is not None else None
+        return Op("conv", np.asarray(node.weight, float), int(stride[0]), int(np.atleast_1d(pad)[0]),
+                  int(node.groups)), (b if b is not None and np.any(b != 0) else None)
+    if kind in ("SumPool2d", "AvgPool2d"):
+        k = tuple(int(v) for v in np.atleast_1d(node.kernel_size))
+        if tuple(int(v) for v in np.atleast_1d(node.stride)) != k or np.any(np.asarray(node.padding) != 0):
+            raise InputError(f"node {name}: only non-overlapping pools without padding are supported")
+        return Op("avgpool" if kind == "AvgPool2d" else "sumpool", kernel=k), None
+    if kind == "Flatten":
+        return Op("flatten"), None
+    if kind == "Affine":
+        return Op("dense", np.asarray(node.weight, float)), np.asarray(node.bias, float)
+    if kind == "Linear":
+        return Op("dense", np.asarray(node.weight, float)), None
+    if kind == "Scale":
+        vals = np.unique(np.asarray(node.scale, float))
+        return Op("scale", vals[0] if len(vals) == 1 else np.asarray(node.scale, float)), None
+    if kind == "Delay":
+        return Op("delay", stride=_delay_steps(name, node.delay, dt)), None
+    raise InputError(f"node {name}: {kind} is not supported")
+
+
+def _delay_steps(name, delay, dt) -> int:
+    values = np.unique(np.asarray(delay, float))
+    if values.size != 1:
+        raise InputError(f"node {name}: delays differ between neurons; only one delay per edge is supported")
+    steps = float(values[0]) / dt
+    if steps < 0 or abs(steps - round(steps)) > 1e-6:
+        raise InputError(f"node {name}: a delay of {values[0]:g} is not a whole number of steps of {dt:g}")
+    return int(round(steps))
+
+
+def topological(neurons, preds):
+    def sources(n):
+        out, stack, seen = set(), list(preds.get(n, [])), set()
+        while stack:
+            c = stack.pop()
+            if c in seen:
+                continue
+            seen.add(c)
+            if c in neurons:
+                out.add(c)
+            else:
+                stack.extend(preds.get(c, []))
+        return out
+    deps = {n: sources(n) for n in neurons}
+    order, done = [], set()
+    while len(order) < len(neurons):
+        ready = [n for n in neurons if n not in done and deps[n] <= done]
+        if not ready:
+            loop = sorted(n for n in neurons if n not in done)
+            raise InputError(f"the NIR graph has a recurrent loop between neuron nodes ({', '.join(loop)}); "
+                             "recurrent graphs are not supported")
+        for n in ready:
+            order.append(n)
+            done.add(n)
+    return order

@@ -1,0 +1,1 @@
+"""Training and fine-tuning with torch (the optional ``train`` extra)."""
