@@ -80,7 +80,7 @@ class Backend(PyNNBackend):
         records an analog variable: pyNN.nest makes one per population, and at one-step min_delay
         NEST updates each of them every step (about 7% of Simulate at 64 x 64, recording nothing).
         """
-        self.operation_grid_ms = float(spec.profile.extra.get("operation_grid_ms", 0.0))
+        self.operation_grid_ms = spec.profile.hints.operation_grid_ms
         with self._lazy_recorders(graph):
             super().build(spec, record, graph)
         if record == "all":

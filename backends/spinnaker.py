@@ -43,7 +43,7 @@ Which board (keyword arguments of ``Backend`` override the environment; ``virtua
   boot it.
 - ``HIPPOCAM_SPINNAKER_VERBOSE=1`` (``verbose=``): show sPyNNaker's progress bars and warnings
   (otherwise kept in ``Backend.console``; its warnings are also in the reports' provenance database).
-- A profile may set ``[extra] time_scale_factor`` (sPyNNaker's slow-down of real time, integer).
+- A profile may set ``[backend] time_scale_factor`` (sPyNNaker's slow-down of real time, integer).
 
 sPyNNaker reads its configuration from ``~/.spynnaker.cfg`` or ``$XDG_CONFIG_HOME/.spynnaker.cfg``
 and writes a template into ``~`` when it finds none. This backend writes the effective configuration
@@ -369,8 +369,8 @@ class Backend(PyNNBackend):
         return sim
 
     def setup_options(self) -> dict:
-        tsf = self.spec.profile.extra.get("time_scale_factor") if self.spec is not None else None
-        return {"time_scale_factor": int(tsf)} if tsf else {}
+        tsf = self.spec.profile.hints.time_scale_factor if self.spec is not None else None
+        return {"time_scale_factor": tsf} if tsf else {}
 
     def delay(self, latency_ms: float) -> float:
         d = super().delay(latency_ms)

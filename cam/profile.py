@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
+from hippocam.backends.hints import RunHints
 from hippocam.errors import InputError
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -68,7 +69,7 @@ class Profile:
     earliest_op_ms: float
     windows: Windows
     source: str = ""
-    extra: Mapping[str, object] = field(default_factory=dict)
+    hints: RunHints = field(default_factory=RunHints)  # what the backend is asked beyond cells and synapses
 
     def weight(self, projection: str, content_size: int) -> float:
         w = self.weights_nA[projection]
@@ -118,5 +119,5 @@ def _parse(d: dict, source: str) -> Profile:
         earliest_op_ms=float(t.get("earliest_op_ms", 0.0)),
         windows=Windows(**{k: tuple(v) for k, v in w.items()}),
         source=source,
-        extra=MappingProxyType(dict(d.get("extra", {}))),
+        hints=RunHints.from_table(dict(d.get("backend", {})), source),
     )

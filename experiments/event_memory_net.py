@@ -195,7 +195,7 @@ def run(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str = backend
     graph, layout = pynn_net.to_graph(net, params, sim.graph_timing(dt))
     hop, lag = layout.hop_steps, sim.delta_to_input_lag_steps
     link = link_layout(layout.settled_steps, hop, ramp.steps, profile.learn_hold_steps, dt, lag,
-                       float(profile.extra.get("operation_grid_ms", 0.0)))
+                       profile.hints.operation_grid_ms)
     layout = dataclasses.replace(layout, slot_steps=link.slot_steps)
     slot_ms = link.slot_steps * dt
     readout = f"L{len(net.layers) - 1}"

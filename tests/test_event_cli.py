@@ -89,8 +89,8 @@ def test_the_installed_package_carries_the_shipped_models(tmp_path):
     a missing package_data line would leave users with no models."""
     import subprocess
     import sys
-    code = ("import event_models, pathlib, sys; from event_models import zoo; "
-            "names = zoo.shipped(); print(pathlib.Path(event_models.__file__).parent, len(names))")
+    code = ("import pathlib; from hippocam.event_models import zoo; "
+            "names = zoo.shipped(); print(pathlib.Path(zoo.__file__).parent, len(names))")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     where, count = done.stdout.split()
