@@ -17,7 +17,9 @@ Subpackages (layers point one way: ``experiments`` -> ``cam`` / ``event_models``
 """
 from importlib import metadata as _metadata
 
-from .errors import BackendError, HippocamError, InputError
+# Absolute, not relative: pytest imports the repository root's __init__.py (the root is a package) under the
+# checkout folder's name, where a relative import has no parent package.
+from hippocam.errors import BackendError, HippocamError, InputError
 
 try:
     __version__ = _metadata.version("hippocam")
