@@ -139,6 +139,36 @@ def test_off_grid_and_short_latency_are_refused():
     backend.close()
 
 
+# -- failures inside sPyNNaker ---------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["spynnaker", "bug"])
+def test_a_failed_build_ends_spynnaker_and_keeps_the_cause(kind, monkeypatch):
+    """sPyNNaker's own errors become one BackendError naming the step and chaining the cause; anything else (a
+    bug) comes through unchanged. Either way sPyNNaker is ended, so the next network can be built."""
+    from spynnaker.pyNN.data import SpynnakerDataView
+    from spynnaker.pyNN.exceptions import SynapseRowTooBigException
+
+    error = SynapseRowTooBigException(300, "row of 300 synapses") if kind == "spynnaker" else TypeError("a bug")
+    backend = sp.Backend(virtual=True)
+    backend.build(spec())
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(backend.sim, "Projection", fail)
+    with pytest.raises(BackendError if kind == "spynnaker" else TypeError) as info:
+        backend.run_until(1.0)
+    if kind == "spynnaker":
+        assert "building the network failed: SynapseRowTooBigException" in str(info.value)
+        assert info.value.__cause__ is error
+    else:
+        assert info.value is error
+    assert backend.closed and SpynnakerDataView.is_shutdown()
+    with pytest.raises(BackendError, match="closed"):
+        backend.spikes("OUT")
+    monkeypatch.undo()
+    assert map_memory(2, 3, profile=PROFILE)["cores"] >= 9  # sPyNNaker starts again
+
+
 # -- real boards that cannot be reached ------------------------------------------------------
 def test_unreachable_board_fails_fast():
     s = spec()
