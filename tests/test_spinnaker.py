@@ -94,6 +94,17 @@ def test_map_memory(c, k, tmp_path):
     assert all(p.name in text for p in s.populations) and f"CAM {c} x {k}" in text
 
 
+def test_check_placed_names_the_population_placed_wrong():
+    report = {"report_dir": "run-1", "populations": {"A": {"neurons": 5, "cores": 1}, "B": {"neurons": 3, "cores": 0}}}
+    a5 = network.PopulationSpec("A", 5, None)
+    sp.check_placed(report, [a5])
+    for pop, name in [(network.PopulationSpec("B", 3, None), "B \\(3 neurons\\)"),
+                      (network.PopulationSpec("C", 1, None), "C \\(1 neurons\\)"),
+                      (network.PopulationSpec("A", 4, None), "A \\(4 neurons\\)")]:
+        with pytest.raises(BackendError, match=f"population {name} is not placed as expected in run-1"):
+            sp.check_placed(report, [a5, pop])
+
+
 def test_map_splits_plastic_targets_above_254_neurons(tmp_path):
     """sPyNNaker holds at most 254 synapses in a plastic row: 256 post neurons need two cores."""
     report = map_memory(256, 256, profile=PROFILE, reports_dir=tmp_path)

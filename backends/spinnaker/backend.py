@@ -1,4 +1,4 @@
-"""The SpiNNaker backend: a CAM network (``build``) or a graph (``build_graph``, in ``graphs``) on sPyNNaker.
+"""The SpiNNaker backend: a network spec (``build``, e.g. a CAM's) or a graph (``build_graph``, ``graphs``).
 
 What the translation absorbs (docs/toolchain.md, docs/spinnaker_arithmetic.md):
 - a hop costs exactly its delay, so delay == latency (``extra_latency_steps = 0``); the shortest delay is one
@@ -353,7 +353,7 @@ class Backend(GraphPath, PyNNBackend):
 
     def _projection_spec(self, projection: str):
         if self.spec is None:
-            raise BackendError("spinnaker: weights are read and set for a CAM network (build); a graph's weights "
+            raise BackendError("spinnaker: weights are read and set for a network spec (build); a graph's weights "
                                "are the ones given to build_graph")
         pr = next((p for p in self.spec.projections if p.name == projection), None)
         if pr is None:

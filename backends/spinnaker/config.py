@@ -152,8 +152,8 @@ def _text(cfg: configparser.RawConfigParser) -> str:
 
 
 def graph_config(text: str, timestep_ms: float) -> str:
-    """The configuration ``text`` for a graph build: ``[Simulation] spikes_per_second`` raised to one spike per step (unless the
-    user's configuration sets it), for what sPyNNaker still sizes by rate (its default is 30 spikes/s)."""
+    """The configuration ``text`` for a graph build: ``[Simulation] spikes_per_second`` raised to one spike per
+    step (unless the user's configuration sets it), for what sPyNNaker still sizes by rate (default 30/s)."""
     cfg = _parser()
     cfg.read_string(text)
     if not cfg.has_section("Simulation"):
