@@ -1,4 +1,4 @@
-"""A step-exact numpy model of what SpiNNaker computes for the CAM (SPEC.md section 6); not a board.
+"""A step-exact numpy model of what SpiNNaker computes for a network spec (docs/spinnaker_arithmetic.md); not a board.
 
 Discrete time at the profile's timestep (1 ms). Per step ``n``:
 
@@ -13,32 +13,20 @@ Discrete time at the profile's timestep (1 ms). Per step ``n``:
    ``n`` is sent, with the weight its synapse holds after that update.
 
 Hop latency is exactly the spec's latency: no backend-specific translation. Weights are magnitudes
-(nA), as in ``cam.network``. ``replay_recording`` drives the model with the inputs of a hardware
-recording and counts, per population, the recorded spikes it reproduces.
+(nA). The populations, their sizes and cells are the spec's own: the spike source is the population without
+cell parameters named IN (``set_inputs``), and ``record="output"`` keeps IN and OUT.
+``cam.hardware.replay_recording`` checks the model against the original authors' hardware recordings.
 """
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 
 from hippocam.errors import BackendError
 
-#: labels of the original authors' recordings -> (our population, index offset in it)
-RECORDING_LABELS = {
-    "INcue": ("IN", 0), "INcont": ("IN", "c"),
-    "CA3cueCueRecall": ("CueCue", 0), "CA3contCueRecall": ("ContCue", 0),
-    "CA3contCond": ("ContCond", 0), "CA3contCondInt": ("ContCondInt", 0),
-    "CA3cueContRecall": ("CueCont", 0), "CA3contContRecall": ("ContCont", 0),
-    "CA3MergeCue": ("MergeCue", 0), "CA3MergeCont": ("MergeCont", 0),
-    "OUTcue": ("OUT", 0), "OUTcont": ("OUT", "c"),
-}
-
-
 class _Plastic:
-    """One plastic projection: additive spike-pair STDP as sPyNNaker runs it (SPEC.md 6).
+    """One plastic projection: additive spike-pair STDP as sPyNNaker runs it (docs/spinnaker_arithmetic.md).
 
     The whole latency ``d`` is dendritic: a post spike at step ``t`` is seen at ``s = t + d``.
     Each seen post spike belongs to the first pre spike ``p >= s`` and is applied only when that
@@ -117,7 +105,8 @@ class Backend:
 
     # -- building ----------------------------------------------------------------------------
     def build(self, spec, record: str = "all") -> None:
-        """Build the network of ``spec`` (a cam.network.NetworkSpec); ``record``: "all" or "output"."""
+        """Build the network of ``spec`` (populations and projections, as ``cam.network.build_spec`` gives them);
+        ``record``: "all" or "output"."""
         dt = self.timestep_ms = self.timestep_ms or spec.profile.timestep_ms
         self.spec, self.record = spec, record
         self.closed, self.t_ms, self.step = False, 0.0, 0
@@ -299,12 +288,14 @@ class Backend:
 
     def weights(self, projection: str) -> np.ndarray:
         """Weights (nA magnitudes) as a pre x post array, NaN where unconnected. Plastic weights are
-        those the synapses hold: an update waits for the next pre spike (SPEC.md 6)."""
+        those the synapses hold: an update waits for the next pre spike (docs/spinnaker_arithmetic.md)."""
         self._check_open()
         if projection in self.plastic:
             p = self.plastic[projection]
             return np.where(p.mask, p.w, np.nan)
-        pr = next(pr for pr in self.spec.projections if pr.name == projection)
+        pr = next((pr for pr in self.spec.projections if pr.name == projection), None)
+        if pr is None:
+            raise BackendError(f"spinnaker-model: no projection {projection!r}")
         out = np.full((self.size[pr.pre], self.size[pr.post]), np.nan)
         out[pr.pairs[:, 0], pr.pairs[:, 1]] = pr.weight_nA
         return out
@@ -327,44 +318,3 @@ class Backend:
     def close(self) -> None:
         self.closed = True
 
-
-# -- hardware recordings --------------------------------------------------------------------------
-def load_recording(path) -> dict:
-    """A recording file -> {"cue_size", "content_size", "sim_time_ms", "trains": {population: [set of ms]}}."""
-    data = json.loads(Path(path).read_text())
-    c, k = int(data["cue_size"]), int(data["content_size"])
-    sizes = {"IN": c + k, "CueCue": c, "CueCont": c, "ContCue": k, "ContCont": k, "ContCond": k,
-             "ContCondInt": 1, "MergeCue": c, "MergeCont": k, "OUT": c + k}
-    trains = {name: [set() for _ in range(size)] for name, size in sizes.items()}
-    for label, neurons in data["populations"].items():
-        pop, off = RECORDING_LABELS[label]
-        off = c if off == "c" else off
-        for i, times in neurons.items():
-            trains[pop][off + int(i)].update(float(t) for t in times)
-    return {"cue_size": c, "content_size": k, "sim_time_ms": float(data["sim_time_ms"]), "trains": trains}
-
-
-def replay_recording(path, profile="reference") -> dict:
-    """Drive the model with a recording's input spikes and compare every population spike for spike.
-
-    Returns {population: {"matched", "total" (recorded spikes), "extra" (model spikes not recorded)}}
-    over [0, sim_time_ms), with IN included as a check of the replay itself.
-    """
-    from hippocam.cam import network
-    from hippocam.cam.profile import Profile, load
-
-    rec = load_recording(path)
-    prof = profile if isinstance(profile, Profile) else load(profile)
-    spec = network.build_spec(rec["cue_size"], rec["content_size"], prof)
-    model = Backend()
-    model.build(spec)
-    model.set_inputs([np.sort(np.fromiter(t, float)) for t in rec["trains"]["IN"]])
-    model.run_until(rec["sim_time_ms"])
-    report = {}
-    for pop, want in rec["trains"].items():
-        got = [set(np.asarray(t).tolist()) for t in model.spikes(pop)]
-        matched = sum(len(w & g) for w, g in zip(want, got))
-        report[pop] = {"matched": matched, "total": sum(len(w) for w in want),
-                       "extra": sum(len(g - w) for w, g in zip(want, got))}
-    model.close()
-    return report

@@ -66,13 +66,13 @@ def cmd_cam_map(args) -> int:
     if args.backend != "spinnaker":
         raise InputError(f"mapping reports come from sPyNNaker; use --backend spinnaker, not {args.backend!r}")
     backends.get("spinnaker")  # a clear error when sPyNNaker is missing
-    from hippocam.backends import spinnaker
+    from hippocam.cam.mapping import format_map, map_memory
     from hippocam.cam.operations import check_sizes
     c, k = check_sizes(args.cue_size, args.content_size)
     if args.json:
         output.check_writable_file(args.json, args.force)
-    report = spinnaker.map_memory(c, k, profile=args.profile or "spinnaker")
-    print(spinnaker.format_map(report))
+    report = map_memory(c, k, profile=args.profile or "spinnaker")
+    print(format_map(report))
     if args.json:
         output.write_json(output.check_writable_file(args.json, args.force), report)
         print(f"mapping written to {args.json}")

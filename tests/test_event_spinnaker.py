@@ -6,9 +6,10 @@ synapses) takes about 10 s, in a subprocess whose home directory is empty.
 import json
 import math
 import os
+import re
 import subprocess
 import sys
-from pathlib import Path
+import warnings
 
 import numpy as np
 import pytest
@@ -21,7 +22,6 @@ from hippocam.event_models.pynn import convert as pynn_net
 from hippocam.event_models import zoo
 from hippocam.experiments import cli
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,8 @@ def digits_map(tmp_path_factory):
     home = tmp / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HIPPOCAM_SPINNAKER", "XDG_"))}
-    env.update(HOME=str(home), PYTHONPATH=str(REPO), MPLCONFIGDIR=str(tmp / "mpl"),
+    # PYTHONPATH stays as it is: the checkout's root is the package hippocam, importable from its parent only
+    env.update(HOME=str(home), MPLCONFIGDIR=str(tmp / "mpl"),
                HIPPOCAM_SPINNAKER_REPORTS=str(tmp / "reports"))
     out = tmp / "digits.json"
     done = subprocess.run([sys.executable, "-m", "hippocam.experiments.cli", "event", "map", "digits-cnn", "--timesteps", "4",
@@ -168,16 +169,54 @@ def test_graph_rules():
         sp.Backend(virtual=True, neurons_per_core=0)
 
 
-def test_rows_by_index_matches_spynnaker():
-    """The replacement of sPyNNaker's quadratic row builder gives the same rows."""
+@pytest.fixture
+def patches():
+    pytest.importorskip("spynnaker")
+    from hippocam.backends.spinnaker import patches
+    return patches
+
+
+def test_patched_row_builder_matches_spynnakers_original(patches):
+    """The replacement of sPyNNaker's quadratic row builder gives the rows of the original it replaced."""
+    sp.Backend(virtual=True)  # importing the simulator applies the patch
+    cls = patches._row_builder_class()
+    patched, original = getattr(cls, patches.ROW_BUILDER), patches.original_row_builder()
+    assert patched is not original and original.__module__.startswith("spynnaker.")
     rng = np.random.default_rng(1)
-    for shape in [(700,), (700, 3)]:
-        idx = rng.integers(0, 45, 700)
-        data = rng.random(shape)
-        for limit in (2, 1000):
-            want = [data[idx == i][:limit].reshape(-1) for i in range(40)]  # sPyNNaker 7.4.1's own code
-            got = sp.rows_by_index(idx, 40, data, limit)
-            assert len(got) == len(want) and all(np.array_equal(a, b) for a, b in zip(got, want))
+    cases = [(0, 5, (), 3), (1, 1, (), 1), (700, 40, (), 2), (700, 40, (3,), 1000), (5000, 300, (2,), 7),
+             (300, 0, (), 4), (300, 20, (), 0)]
+    for n, n_rows, item_shape, limit in cases:
+        idx = rng.integers(-2, n_rows + 6, n)  # out-of-range indices belong to no row
+        for data in (rng.random((n, *item_shape)), rng.integers(0, 2**32, (n, *item_shape), dtype=np.uint32)):
+            want = original(None, idx, n_rows, data, limit)
+            got = patched(None, idx, n_rows, data, limit)
+            assert len(got) == len(want) == n_rows
+            assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, want)), (n, n_rows, limit)
+
+
+def test_patches_are_not_applied_to_another_spynnaker_version(patches, monkeypatch):
+    from spinn_utilities import config_holder
+
+    cls = patches._row_builder_class()
+    original = patches.original_row_builder()
+    monkeypatch.setattr(cls, patches.ROW_BUILDER, original)  # as before any patch (restored after the test)
+    monkeypatch.setattr(patches, "installed_version", lambda: "1!7.5.0")
+    monkeypatch.setattr(patches, "_warned", False)
+    with pytest.warns(RuntimeWarning, match=re.escape("sPyNNaker 1!7.5.0 is installed but hippocam's patches "
+                                                      "of sPyNNaker were written for 1!7.4.1 and are not applied")):
+        assert patches.apply() is False
+    assert getattr(cls, patches.ROW_BUILDER) is original
+    lookup = config_holder._user_cfg
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once: no second warning
+        assert patches.apply() is False
+        with patches.pinned_user_config("/elsewhere/.spynnaker.cfg"):
+            assert config_holder._user_cfg is lookup
+    monkeypatch.setattr(patches, "installed_version", lambda: patches.SUPPORTED_VERSION)
+    assert patches.apply() is True and getattr(cls, patches.ROW_BUILDER) is not original
+    with patches.pinned_user_config("/elsewhere/.spynnaker.cfg"):
+        assert config_holder._user_cfg() == "/elsewhere/.spynnaker.cfg"
+    assert config_holder._user_cfg is lookup
 
 
 def test_connection_lists_are_sorted_by_pre_then_post():

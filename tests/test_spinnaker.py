@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,9 +19,9 @@ pytest.importorskip("spynnaker")
 from hippocam.errors import BackendError  # noqa: E402
 from hippocam.backends import spinnaker as sp  # noqa: E402
 from hippocam.cam import Memory, learn, network, recall_content, recall_cue  # noqa: E402
+from hippocam.cam.mapping import format_map, map_memory  # noqa: E402
 from hippocam.cam.profile import load  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 
 PROFILE = "reference"  # same structure as the "spinnaker" profile
 
@@ -74,7 +73,7 @@ def test_board_config_layers(tmp_path, monkeypatch):
 @pytest.mark.parametrize("c,k", [(5, 10), (32, 32), (128, 128)])
 def test_map_memory(c, k, tmp_path):
     t0 = time.perf_counter()
-    report = sp.map_memory(c, k, profile=PROFILE, reports_dir=tmp_path)
+    report = map_memory(c, k, profile=PROFILE, reports_dir=tmp_path)
     assert time.perf_counter() - t0 < 60
     s = spec(c, k)
     assert (report["cue_size"], report["content_size"]) == (c, k)
@@ -91,13 +90,24 @@ def test_map_memory(c, k, tmp_path):
     assert report["report_dir"].startswith(str(tmp_path))
     assert os.path.exists(os.path.join(report["report_dir"], "placement_by_vertex_using_graph.rpt"))
     json.dumps(report)  # plain data, ready for result files
-    text = sp.format_map(report)
+    text = format_map(report)
     assert all(p.name in text for p in s.populations) and f"CAM {c} x {k}" in text
+
+
+def test_check_placed_names_the_population_placed_wrong():
+    report = {"report_dir": "run-1", "populations": {"A": {"neurons": 5, "cores": 1}, "B": {"neurons": 3, "cores": 0}}}
+    a5 = network.PopulationSpec("A", 5, None)
+    sp.check_placed(report, [a5])
+    for pop, name in [(network.PopulationSpec("B", 3, None), "B \\(3 neurons\\)"),
+                      (network.PopulationSpec("C", 1, None), "C \\(1 neurons\\)"),
+                      (network.PopulationSpec("A", 4, None), "A \\(4 neurons\\)")]:
+        with pytest.raises(BackendError, match=f"population {name} is not placed as expected in run-1"):
+            sp.check_placed(report, [a5, pop])
 
 
 def test_map_splits_plastic_targets_above_254_neurons(tmp_path):
     """sPyNNaker holds at most 254 synapses in a plastic row: 256 post neurons need two cores."""
-    report = sp.map_memory(256, 256, profile=PROFILE, reports_dir=tmp_path)
+    report = map_memory(256, 256, profile=PROFILE, reports_dir=tmp_path)
     for name in ("ContCue", "CueCont"):  # the post sides of the two memory matrices
         assert report["populations"][name]["cores"] == 2
     assert report["populations"]["CueCue"]["cores"] == 1
@@ -138,6 +148,36 @@ def test_off_grid_and_short_latency_are_refused():
     with pytest.raises(BackendError, match="shortest delay"):
         backend.delay(0.0)
     backend.close()
+
+
+# -- failures inside sPyNNaker ---------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["spynnaker", "bug"])
+def test_a_failed_build_ends_spynnaker_and_keeps_the_cause(kind, monkeypatch):
+    """sPyNNaker's own errors become one BackendError naming the step and chaining the cause; anything else (a
+    bug) comes through unchanged. Either way sPyNNaker is ended, so the next network can be built."""
+    from spynnaker.pyNN.data import SpynnakerDataView
+    from spynnaker.pyNN.exceptions import SynapseRowTooBigException
+
+    error = SynapseRowTooBigException(300, "row of 300 synapses") if kind == "spynnaker" else TypeError("a bug")
+    backend = sp.Backend(virtual=True)
+    backend.build(spec())
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(backend.sim, "Projection", fail)
+    with pytest.raises(BackendError if kind == "spynnaker" else TypeError) as info:
+        backend.run_until(1.0)
+    if kind == "spynnaker":
+        assert "building the network failed: SynapseRowTooBigException" in str(info.value)
+        assert info.value.__cause__ is error
+    else:
+        assert info.value is error
+    assert backend.closed and SpynnakerDataView.is_shutdown()
+    with pytest.raises(BackendError, match="closed"):
+        backend.spikes("OUT")
+    monkeypatch.undo()
+    assert map_memory(2, 3, profile=PROFILE)["cores"] >= 9  # sPyNNaker starts again
 
 
 # -- real boards that cannot be reached ------------------------------------------------------
@@ -195,12 +235,11 @@ def test_home_directory_untouched(tmp_path):
     decoy = "[Machine]\nmachine_name = 127.0.0.2\nversion = 5\n"
     (busy_home / ".spynnaker.cfg").write_text(decoy)
     script = textwrap.dedent(f"""
-        import os, sys
-        sys.path.insert(0, {str(REPO)!r})
-        from hippocam.backends import spinnaker as sp
+        import os
+        from hippocam.cam.mapping import map_memory
         for home in ({str(empty_home)!r}, {str(busy_home)!r}):
             os.environ["HOME"] = home
-            report = sp.map_memory(3, 4, profile="reference", reports_dir={str(tmp_path / "reports")!r})
+            report = map_memory(3, 4, profile="reference", reports_dir={str(tmp_path / "reports")!r})
             assert report["board"].startswith("virtual"), report["board"]
         assert "XDG_CONFIG_HOME" not in os.environ
         print("ok")

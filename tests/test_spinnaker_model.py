@@ -1,9 +1,10 @@
-"""The step-exact SpiNNaker model (backends/spinnaker_model.py) and the SpiNNaker profile.
+"""The step-exact SpiNNaker model (backends/spinnaker_model.py), the hardware replays (cam/hardware.py), the profile.
 
 The model must reproduce every spike of the original authors' hardware recordings with the reference
 profile; the spinnaker profile must agree with the oracle on every operation; the reference profile
-must show the weaknesses of SPEC.md 8.
+must show the weaknesses docs/cam_spec.md names.
 """
+import json
 import math
 import os
 from pathlib import Path
@@ -12,11 +13,12 @@ import numpy as np
 import pytest
 
 from hippocam.backends import spinnaker_model
-from hippocam.cam import Memory, learn, recall_content, recall_cue, workloads
+from hippocam.cam import Memory, hardware, learn, recall_content, recall_cue, workloads
 from hippocam.cam import network, state
 from hippocam.cam.network import NetworkSpec, PopulationSpec, ProjectionSpec
 from hippocam.cam.operations import Operation
 from hippocam.cam.profile import STDP, load
+from hippocam.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("HIPPOCAM_SHARED", REPO.parent / "shared"))
@@ -34,7 +36,7 @@ def recording(name: str) -> Path:
 # -- the recordings ------------------------------------------------------------------------------
 @pytest.mark.parametrize("name, n_spikes", [("functional_exp1", 262), ("tb2_pyramidal_content", 1567)])
 def test_reference_profile_reproduces_every_recorded_spike(name, n_spikes):
-    report = spinnaker_model.replay_recording(recording(name), "reference")
+    report = hardware.replay_recording(recording(name), "reference")
     assert set(report) == {"IN", "CueCue", "CueCont", "ContCue", "ContCont", "ContCond", "ContCondInt",
                            "MergeCue", "MergeCont", "OUT"}
     for pop, counts in report.items():
@@ -43,7 +45,25 @@ def test_reference_profile_reproduces_every_recorded_spike(name, n_spikes):
     assert sum(c["total"] for p, c in report.items() if p != "IN") == n_spikes  # all recorded, inputs aside
 
 
-# -- the model's semantics (SPEC.md 6) on tiny networks -----------------------------------------
+def test_recording_labels_land_in_the_spec_populations(tmp_path):
+    """Content labels start after the cues; every population of the built spec gets its own size."""
+    path = tmp_path / "rec.json"
+    path.write_text(json.dumps({"cue_size": 2, "content_size": 3, "sim_time_ms": 20.0, "populations": {
+        "INcue": {"1": [4.0]}, "INcont": {"0": [5.0, 6.0]}, "OUTcont": {"2": [9.0]}, "CA3contCondInt": {"0": [8]}}}))
+    rec = hardware.load_recording(path)
+    assert (rec.cue_size, rec.content_size, rec.sim_time_ms) == (2, 3, 20.0)
+    assert {n: len(t) for n, t in rec.trains.items()} == {
+        "IN": 5, "CueCue": 2, "CueCont": 2, "ContCue": 3, "ContCont": 3, "ContCond": 3, "ContCondInt": 1,
+        "MergeCue": 2, "MergeCont": 3, "OUT": 5}
+    assert rec.trains["IN"] == [set(), {4.0}, {5.0, 6.0}, set(), set()]
+    assert rec.trains["OUT"][4] == {9.0} and rec.trains["ContCondInt"] == [{8.0}]
+    path.write_text(json.dumps({"cue_size": 2, "content_size": 3, "sim_time_ms": 20.0,
+                                "populations": {"CA3extra": {"0": [1.0]}}}))
+    with pytest.raises(InputError, match="unknown population label 'CA3extra'"):
+        hardware.load_recording(path)
+
+
+# -- the model's semantics (docs/spinnaker_arithmetic.md) on tiny networks ------------------------
 def _cell(**kw):
     cell = dict(cm=0.27, tau_m=3.0, tau_refrac=1.0, tau_syn_E=0.3, tau_syn_I=0.3, v_rest=-60.0,
                 v_reset=-60.0, v_thresh=-57.0, i_offset=0.0)
@@ -186,7 +206,7 @@ def test_incremental_operations_answer_one_at_a_time():
         assert assoc == {0: {4, 5}, 2: {3}} and mismatched == []
 
 
-# -- the reference profile's weaknesses (SPEC.md 8) ------------------------------------------
+# -- the reference profile's weaknesses (docs/cam_spec.md) -----------------------------------
 def test_reference_profile_answers_the_paper_run():
     ops = [Operation(o.op, o.cue, o.content, 10.0 * i) for i, o in enumerate(workloads.functional())]
     with Memory(5, 10, backend="spinnaker-model", profile="reference") as mem:
