@@ -113,11 +113,32 @@ def test_map_splits_plastic_targets_above_254_neurons(tmp_path):
     assert report["populations"]["CueCue"]["cores"] == 1
 
 
+def test_memory_without_a_board_refuses_to_run_before_mapping():
+    """Nothing configured: a run would only map and decode nothing, so it is refused before sPyNNaker starts."""
+    with Memory(5, 10, backend="spinnaker", profile=PROFILE) as mem:
+        with pytest.raises(BackendError, match="no SpiNNaker board is configured.*HIPPOCAM_SPINNAKER_MACHINE"):
+            mem.run([learn(0, {0, 1}), recall_cue(0)])
+        assert mem.backend._materialized is False
+        assert mem.backend.mapping()["cores"] >= 10  # mapping still works
+
+
+def test_cam_run_without_a_board_exits_2_in_one_line(tmp_path, capsys):
+    from hippocam.experiments import cli
+    scenario = tmp_path / "s.json"
+    scenario.write_text(json.dumps({"cue_size": 2, "content_size": 3, "operations": [
+        {"op": "learn", "cue": 0, "content": [1]}, {"op": "recall_cue", "cue": 0}]}))
+    assert cli.main(["cam", "run", str(scenario), "--backend", "spinnaker", "--check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no SpiNNaker board is configured" in err[0], err
+
+
 def test_memory_on_virtual_board_is_map_only():
-    """The Memory API runs (mapping only); a second batch is refused; the weights are the loaded ones."""
+    """Asked for explicitly (map_only_runs), the Memory API runs on a virtual board (mapping only); a second
+    batch is refused; the weights are the loaded ones."""
     with Memory(5, 10, backend="spinnaker", profile=PROFILE) as mem:
         backend = mem.backend
         assert backend.can_simulate is False
+        backend.map_only_runs = True
         assert np.nanmax(backend.weights("cue_veto")) == 6.0
         w = np.full((5, 10), 6.0)
         backend.set_weights("cue_to_content", w)

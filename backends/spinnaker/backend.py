@@ -58,6 +58,11 @@ def spynnaker_errors() -> tuple[type[BaseException], ...]:
             pynn_errors.NoModelAvailableError, pynn_errors.RecordingError, NotImplementedError, OSError)
 
 
+NO_BOARD = ("spinnaker: no SpiNNaker board is configured, so nothing can run here (a virtual board only maps); "
+            "set HIPPOCAM_SPINNAKER_MACHINE=<host> or HIPPOCAM_SPINNAKER_CFG=<file.cfg> to run on a board, "
+            "or see the mapping with 'hippocam cam map' / 'hippocam event map'")
+
+
 class Backend(GraphPath, PyNNBackend):
     """Options: the board (``config``, ``machine``, ``board_version``, ``reports_dir``, ``virtual``; see
     ``config``), ``probe_timeout_s`` (see ``probe``), ``verbose`` (or ``HIPPOCAM_SPINNAKER_VERBOSE=1``: show
@@ -75,6 +80,10 @@ class Backend(GraphPath, PyNNBackend):
                  probe_timeout_s: float | None = None, verbose: bool | None = None,
                  neurons_per_core: int | None = None):
         self.board = board_config(config, machine, board_version, reports_dir, virtual)
+        # only a caller that asked for a virtual board may "run" on it (to map, or to test the batch path); a
+        # virtual board chosen because nothing is configured refuses to run, so nobody reads its empty spikes
+        # as the model's answer
+        self.map_only_runs = virtual is True
         if neurons_per_core is not None and not (isinstance(neurons_per_core, int) and 1 <= neurons_per_core <= 256):
             raise BackendError(f"spinnaker: neurons_per_core must be an integer in 1..256, got {neurons_per_core!r}")
         self.neurons_per_core = neurons_per_core
@@ -299,6 +308,11 @@ class Backend(GraphPath, PyNNBackend):
         self._trains = new
 
     def run_until(self, t_ms: float) -> None:
+        if self.board.virtual and not self.map_only_runs:
+            raise BackendError(NO_BOARD)
+        self._run_until(t_ms)
+
+    def _run_until(self, t_ms: float) -> None:
         self._materialize()
         if t_ms > self.t_ms + 1e-9:
             with self._sim_call(f"the run to {t_ms} ms"):
@@ -377,7 +391,7 @@ class Backend(GraphPath, PyNNBackend):
         """
         self._materialize()
         if not self._has_run:
-            self.run_until(run_ms or self.timestep_ms)
+            self._run_until(run_ms or self.timestep_ms)
         report = parse_reports(self.report_dir)
         if self.graph is not None:
             check_placed(report, self.graph.populations)
