@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from hippocam.backends.hints import RunHints
+from hippocam import textfiles
 from hippocam.errors import InputError
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -90,9 +91,10 @@ def load(name_or_path: str | Path) -> Profile:
         path = PROFILE_DIR / f"{name_or_path}.toml"
         if not path.exists():
             raise InputError(f"unknown profile {name_or_path!r}; available: {', '.join(available())}")
+    text = textfiles.read(path, "profile")
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as err:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
         raise InputError(f"cannot read profile {path}: {err}") from None
     try:
         return _parse(data, str(path))

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from .memory import Memory, OpResult
+from hippocam import textfiles
 from hippocam.errors import InputError
 from .operations import Operation, check_sizes, from_dict, to_dict
 
@@ -28,10 +29,7 @@ def parse(data) -> tuple[int, int, list[Operation]]:
 
 def load(path: str | Path) -> tuple[int, int, list[Operation]]:
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise InputError(f"cannot read scenario {path}: {err.strerror}") from None
+    text = textfiles.read(path, "scenario file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

@@ -17,6 +17,7 @@ import numpy as np
 from hippocam import backends
 
 from .memory import Memory
+from hippocam import textfiles
 from hippocam.errors import InputError
 from .operations import check_sizes
 from .oracle import Oracle
@@ -60,10 +61,9 @@ def save(mem: Memory, path: str | Path, force: bool = False) -> dict:
 def read(path: str | Path) -> tuple[int, int, dict[int, frozenset[int]], dict]:
     """Validate a saved memory file; InputError names what is wrong."""
     path = Path(path)
+    text = textfiles.read(path, "saved memory")
     try:
-        data = json.loads(path.read_text())
-    except OSError as err:
-        raise InputError(f"cannot read saved memory {path}: {err.strerror}") from None
+        data = json.loads(text)
     except json.JSONDecodeError as err:
         raise InputError(f"{path} is not a saved memory (invalid JSON: {err.msg}, line {err.lineno})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
