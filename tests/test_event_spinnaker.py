@@ -48,6 +48,7 @@ def digits_map(tmp_path_factory):
     return {"report": json.loads(out.read_text()), "stdout": done.stdout, "home": home, "tmp": tmp}
 
 
+@pytest.mark.slow
 def test_digits_cnn_maps_with_cores_and_chips(digits_map):
     report = digits_map["report"]
     net, _ = zoo.find_model("digits-cnn")
@@ -78,6 +79,7 @@ def test_digits_cnn_maps_with_cores_and_chips(digits_map):
     assert "digits-cnn (T=4) on SpiNNaker" in text and "L4" in text and f"{report['cores']}" in text
 
 
+@pytest.mark.slow
 def test_map_writes_nothing_into_home(digits_map):
     assert list(digits_map["home"].iterdir()) == []
 
