@@ -39,8 +39,8 @@ EXTRAS = {
     "torch": (("torch",), "needs the train extra (torch, CPU build): pip install '.[train]'"),
 }
 
-#: a parameter value that names a backend of an extra marks the test with that extra
-PARAM_EXTRAS = {"nest": "nest"}
+#: a parameter value that names a backend of an extra marks the test with that extra ("spinnaker-model" is numpy)
+PARAM_EXTRAS = {"nest": "nest", "spinnaker": "spinnaker"}
 
 HIDE_VAR = "HIPPOCAM_TEST_WITHOUT"
 

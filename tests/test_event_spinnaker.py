@@ -48,6 +48,7 @@ def digits_map(tmp_path_factory):
     return {"report": json.loads(out.read_text()), "stdout": done.stdout, "home": home, "tmp": tmp}
 
 
+@pytest.mark.spinnaker
 @pytest.mark.slow
 def test_digits_cnn_maps_with_cores_and_chips(digits_map):
     report = digits_map["report"]
@@ -79,6 +80,7 @@ def test_digits_cnn_maps_with_cores_and_chips(digits_map):
     assert "digits-cnn (T=4) on SpiNNaker" in text and "L4" in text and f"{report['cores']}" in text
 
 
+@pytest.mark.spinnaker
 @pytest.mark.slow
 def test_map_writes_nothing_into_home(digits_map):
     assert list(digits_map["home"].iterdir()) == []
@@ -127,6 +129,7 @@ def small_graph(latency_ms=1.0):
                   Synapses("ro", "cells", "out", np.arange(25), np.arange(25) % 3, np.full(25, 0.5), 2.0)))
 
 
+@pytest.mark.spinnaker
 def test_graph_maps_with_neurons_per_core(tmp_path):
     g = small_graph()
     trains = {"src": [[2.0, 3.0]] * 4 + [[]] * 4}
@@ -143,6 +146,7 @@ def test_graph_maps_with_neurons_per_core(tmp_path):
     assert "cells" in sp.format_graph_map(report, "small")
 
 
+@pytest.mark.spinnaker
 def test_graph_rules():
     backend = sp.Backend(virtual=True)
     assert backend.min_latency_ms(1.0) == 1.0 and backend.min_latency_ms(0.5) == 0.5
@@ -182,6 +186,7 @@ def test_rows_by_index_matches_spynnaker():
             assert len(got) == len(want) and all(np.array_equal(a, b) for a, b in zip(got, want))
 
 
+@pytest.mark.spinnaker
 def test_connection_lists_are_sorted_by_pre_then_post():
     """sPyNNaker 7.4.1 sizes rows from a list it assumes sorted: unsorted lists gave over-long or cut rows."""
     backend = sp.Backend(virtual=True)

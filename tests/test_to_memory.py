@@ -96,6 +96,7 @@ def test_a_coarse_ramp_ties_and_the_memory_stores_every_tied_class(gestures):
     assert to_memory.score(r)["ties"] == 3
 
 
+@pytest.mark.spinnaker
 def test_pipeline_refuses_bad_input_clearly(gestures):
     net, x, y, xt = gestures
     with pytest.raises(InputError, match="one label per sample"):
