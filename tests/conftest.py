@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXTRAS = {
     "nest": (("nest", "pyNN.nest"), "needs the nest extra: pip install '.[nest]'"),
     "spinnaker": (("spynnaker", "pyNN.spiNNaker"), "needs the spinnaker extra: pip install '.[spinnaker]'"),
-    "torch": (("torch",), "needs the train extra (torch, CPU build): pip install '.[train]'"),
+    "torch": (("torch",), "needs the train extra (torch): pip install '.[train]'"),
 }
 
 #: a parameter value that names a backend of an extra marks the test with that extra ("spinnaker-model" is numpy)
@@ -91,7 +91,7 @@ class _RootIsNoTestPackage:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collect_directory(self, path, parent):
-        if path == REPO:
+        if path.resolve() == REPO:  # also when the checkout is reached through a symlink
             return pytest.Dir.from_parent(parent, path=path)
         return None
 
