@@ -57,6 +57,7 @@ def test_random_workload_agrees_on_every_operation(cue_size, content_size, seed)
                     ("recall_content", mem.profile.spacing_after_recall_ms)}
 
 
+@pytest.mark.slow
 def test_incremental_operations_answer_one_at_a_time():
     with Memory(4, 6) as mem:
         assert mem.learn(1, {0, 2}).content == {0, 2}

@@ -114,6 +114,7 @@ def test_save_then_load_through_the_command(tmp_path, capsys):
     assert "holds a 5 x 10 memory" in capsys.readouterr().err
 
 
+@pytest.mark.spinnaker
 def test_cam_map_reports_cores_and_chips(tmp_path, capsys):
     out = tmp_path / "map.json"
     assert main(["cam", "map", "--cue-size", "5", "--content-size", "10", "--json", str(out)]) == 0

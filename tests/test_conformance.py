@@ -2,9 +2,14 @@
 model, and map on a virtual SpiNNaker board."""
 import json
 
+import pytest
+
 from hippocam.experiments.cli import main
 
 
+@pytest.mark.spinnaker
+@pytest.mark.nest
+@pytest.mark.slow
 def test_conformance_matrix_on_every_backend(tmp_path, capsys):
     out = tmp_path / "conf"
     assert main(["conformance", "--quick", "--out", str(out), "--check"]) == 0

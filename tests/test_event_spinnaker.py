@@ -49,6 +49,8 @@ def digits_map(tmp_path_factory):
     return {"report": json.loads(out.read_text()), "stdout": done.stdout, "home": home, "tmp": tmp}
 
 
+@pytest.mark.spinnaker
+@pytest.mark.slow
 def test_digits_cnn_maps_with_cores_and_chips(digits_map):
     report = digits_map["report"]
     net, _ = zoo.find_model("digits-cnn")
@@ -79,6 +81,8 @@ def test_digits_cnn_maps_with_cores_and_chips(digits_map):
     assert "digits-cnn (T=4) on SpiNNaker" in text and "L4" in text and f"{report['cores']}" in text
 
 
+@pytest.mark.spinnaker
+@pytest.mark.slow
 def test_map_writes_nothing_into_home(digits_map):
     assert list(digits_map["home"].iterdir()) == []
 
@@ -126,6 +130,7 @@ def small_graph(latency_ms=1.0):
                   Synapses("ro", "cells", "out", np.arange(25), np.arange(25) % 3, np.full(25, 0.5), 2.0)))
 
 
+@pytest.mark.spinnaker
 def test_graph_maps_with_neurons_per_core(tmp_path):
     g = small_graph()
     trains = {"src": [[2.0, 3.0]] * 4 + [[]] * 4}
@@ -142,6 +147,7 @@ def test_graph_maps_with_neurons_per_core(tmp_path):
     assert "cells" in sp.format_graph_map(report, "small")
 
 
+@pytest.mark.spinnaker
 def test_graph_rules():
     backend = sp.Backend(virtual=True)
     assert backend.min_latency_ms(1.0) == 1.0 and backend.min_latency_ms(0.5) == 0.5
@@ -219,6 +225,7 @@ def test_patches_are_not_applied_to_another_spynnaker_version(patches, monkeypat
     assert config_holder._user_cfg is lookup
 
 
+@pytest.mark.spinnaker
 def test_connection_lists_are_sorted_by_pre_then_post():
     """sPyNNaker 7.4.1 sizes rows from a list it assumes sorted: unsorted lists gave over-long or cut rows."""
     backend = sp.Backend(virtual=True)

@@ -20,6 +20,7 @@ def run_quick(tmp_path, name, *extra, backend="brian2"):
     return out, json.loads((out / "result.json").read_text())
 
 
+@pytest.mark.slow
 @BACKENDS
 def test_pyramidal(tmp_path, backend):
     out, r = run_quick(tmp_path, "pyramidal", backend=backend)
@@ -28,6 +29,7 @@ def test_pyramidal(tmp_path, backend):
     assert (out / "phases.png").exists() and (out / "raster.png").exists()
 
 
+@pytest.mark.slow
 @BACKENDS
 def test_state_map_answers_every_question(tmp_path, backend):
     out, r = run_quick(tmp_path, "state-map", backend=backend)
@@ -65,6 +67,7 @@ def test_images_recall_the_stored_pixels(tmp_path, backend):
     assert r["recall_by_cue_exact"] == len(learned) and r["agreed"] == r["total"]
 
 
+@pytest.mark.slow
 @BACKENDS
 def test_stress_states_a_minimum_spacing(tmp_path, backend):
     out, r = run_quick(tmp_path, "stress", backend=backend)
@@ -76,6 +79,7 @@ def test_stress_states_a_minimum_spacing(tmp_path, backend):
     assert r["minimum_after_learn_ms"] <= 8 and (out / "spacing.png").exists()
 
 
+@pytest.mark.slow
 @BACKENDS
 def test_capacity_counts_match_the_architecture(tmp_path, backend):
     out, r = run_quick(tmp_path, "capacity", backend=backend)
@@ -89,6 +93,7 @@ def test_capacity_counts_match_the_architecture(tmp_path, backend):
         assert row["build_s"] > 0 and row["ops_per_s"] > 0
 
 
+@pytest.mark.slow
 @BACKENDS
 def test_robustness_degrades_with_faults(tmp_path, backend):
     out, r = run_quick(tmp_path, "robustness", backend=backend)
@@ -106,6 +111,7 @@ def test_experiment_bad_arguments(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_report_renders_in_a_headless_browser(tmp_path):
     for name in ("pyramidal", "images"):
         run_quick(tmp_path, name)

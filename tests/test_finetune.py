@@ -45,6 +45,7 @@ def small_net(seed=0):
 
 
 # ------------------------------------------------------------------------------------------- needs torch
+@pytest.mark.torch
 def test_the_unrolled_snn_is_the_reference_snn_with_reset_to_a_value():
     pytest.importorskip("torch", reason="torch is the optional 'train' extra; fine-tuning needs it, CI has not")
     import torch
@@ -60,6 +61,7 @@ def test_the_unrolled_snn_is_the_reference_snn_with_reset_to_a_value():
     assert Unrolled(net, params).export().snn["v_reset"] == 0.5
 
 
+@pytest.mark.torch
 def test_fine_tuning_teaches_a_snn_with_reset_to_a_value_a_task_it_could_not_do():
     pytest.importorskip("torch", reason="torch is the optional 'train' extra; fine-tuning needs it, CI has not")
     from hippocam.event_models.training.finetune import TuneParams, fine_tune
@@ -109,6 +111,7 @@ def test_a_fine_tuned_net_keeps_its_semantics_through_save_and_load_and_the_pynn
     assert c1.v_reset_mV == pytest.approx(0.3 * net.layers[0].threshold)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["brian2", "nest"])
 def test_a_fine_tuned_net_runs_on_a_backend_as_its_reference_snn_with_its_own_reset(backend):
     net = dataclasses.replace(small_net(), snn={"reset": "value", "v_reset": 0.25, "v_init": 0.5, "steps": 6})
@@ -163,6 +166,7 @@ def test_four_models_ship_weights_fine_tuned_with_a_card():
 BELOW = {"gesture-points": 0.03}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", TUNED)
 def test_shipped_fine_tuned_weights_keep_the_shipped_snns_accuracy_with_reset_to_a_value(name):
     """The weights PyNN runs, as the reference SNN with PyNN's reset, on the first 200 test samples (what

@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.nest
+
 pytest.importorskip("nest")
 pytest.importorskip("pyNN.nest")
 

@@ -123,6 +123,7 @@ def test_if_conv1d_and_a_delay_shift_the_spikes_by_the_delay():
     assert short.counts[1].sum() == 0                # the delayed spike has not arrived yet
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["brian2", "nest"])
 def test_an_imported_lif_graph_on_a_backend_matches_refsim(lif_case, backend):
     w1, b1, w2, _ = lif_case
@@ -193,6 +194,7 @@ def cuba_graph(w1, b1, w2, alpha=0.7, beta=0.85, readout="CubaLI"):
         edges=[("input", "fc1"), ("fc1", "cuba"), ("cuba", "fc2"), ("fc2", "out"), ("out", "output")])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["brian2", "nest"])
 @pytest.mark.parametrize("readout", ["CubaLI", "LI"])
 def test_a_synaptic_current_and_a_leaky_readout_on_a_backend_match_refsim(lif_case, backend, readout):
@@ -278,6 +280,7 @@ def delayed_graph(w1, b1, w2, into_readout: bool):
                                             ("d2", "fc2"), ("fc2", "out"), ("out", "output")])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["brian2", "nest"])
 @pytest.mark.parametrize("into_readout", [False, True])
 def test_delays_on_a_backend_match_refsim(lif_case, backend, into_readout):

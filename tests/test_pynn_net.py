@@ -52,6 +52,7 @@ def test_a_delta_hop_has_the_latency_the_backend_states(backend, delay_steps):
     assert result["jump_mV"] == pytest.approx(-0.3, abs=1e-5)
 
 
+@pytest.mark.slow
 @BACKENDS
 def test_digits_net_reproduces_the_reference_snn_spike_for_spike(backend):
     net, _ = zoo.find_model("digits-cnn")
@@ -77,6 +78,7 @@ def test_backends_that_cannot_stream_samples_say_so_before_building(backend):
         pynn_net.simulate(net, x, backend)
 
 
+@pytest.mark.slow
 def test_the_chosen_reset_value_is_the_best_scored_candidate(tmp_path):
     net, _ = zoo.find_model("digits-cnn")
     best, scores = pynn_net.choose_v_reset(net, 4, folder=tmp_path, candidates=(0.0, 0.5))

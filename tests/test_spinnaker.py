@@ -14,6 +14,8 @@ import time
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.spinnaker
+
 pytest.importorskip("spynnaker")
 
 from hippocam.errors import BackendError  # noqa: E402
@@ -248,6 +250,7 @@ def test_unreadable_user_config(tmp_path, monkeypatch):
 
 
 # -- nothing written into the home directory -------------------------------------------------
+@pytest.mark.slow
 def test_home_directory_untouched(tmp_path):
     """With HOME empty sPyNNaker would write ~/.spynnaker.cfg; with one there it would refuse to start."""
     empty_home, busy_home = tmp_path / "home", tmp_path / "busy"

@@ -24,6 +24,7 @@ def test_saved_file_holds_what_the_network_learned(taught):
     assert data["provenance"]["backend"] == "brian2" and data["provenance"]["operations"] == 4
 
 
+@pytest.mark.slow
 def test_loaded_memory_recalls_learns_and_forgets(taught):
     path, _ = taught
     with load(path, backend="brian2") as mem:
@@ -68,6 +69,7 @@ def test_missing_file_and_wrong_sizes(taught, tmp_path):
         load(path, cue_size=5, content_size=10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["nest", "spinnaker-model", "brian2"])
 def test_learned_on_brian2_recalled_and_relearned_elsewhere(taught, target):
     path, _ = taught
@@ -81,6 +83,8 @@ def test_learned_on_brian2_recalled_and_relearned_elsewhere(taught, target):
         assert all(r.agrees for r in mem.history)
 
 
+@pytest.mark.nest
+@pytest.mark.slow
 def test_learned_on_nest_loads_on_brian2(tmp_path):
     with Memory(3, 5, backend="nest") as mem:
         mem.run([learn(1, {0, 4}), learn(2, {4})])

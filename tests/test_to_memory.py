@@ -71,6 +71,7 @@ def _check_against_oracles(r):
     return right
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["brian2", "nest"])
 def test_pipeline_stores_the_decisions_and_answers_like_the_oracle(gestures, backend):
     net, x, y, xt = gestures
@@ -84,6 +85,7 @@ def test_pipeline_stores_the_decisions_and_answers_like_the_oracle(gestures, bac
     assert s["queries_right_where_classifier_right"] == s["queries_checked_where_classifier_right"]
 
 
+@pytest.mark.slow
 def test_a_coarse_ramp_ties_and_the_memory_stores_every_tied_class(gestures):
     net, x, y, xt = gestures
     # one huge step: every read-out above -1000 mV crosses in the race's first step, together
@@ -94,6 +96,7 @@ def test_a_coarse_ramp_ties_and_the_memory_stores_every_tied_class(gestures):
     assert to_memory.score(r)["ties"] == 3
 
 
+@pytest.mark.spinnaker
 def test_pipeline_refuses_bad_input_clearly(gestures):
     net, x, y, xt = gestures
     with pytest.raises(InputError, match="one label per sample"):
@@ -108,6 +111,7 @@ def test_pipeline_refuses_bad_input_clearly(gestures):
         to_memory.run(net, x[:3], y[:3], "spinnaker", train_counts=xt)
 
 
+@pytest.mark.slow
 def test_hippocam_run_event_memory_quick_writes_results(tmp_path):
     from hippocam.experiments.cli import main
     out = tmp_path / "em"
