@@ -12,7 +12,8 @@ from hippocam.event_models.snn import metrics, refsim
 from hippocam.event_models.nir import export as nirio, load as nirload
 from hippocam.event_models.nir.nodes import text as nir_text
 from hippocam.event_models import zoo
-from hippocam.event_models.snn.net import Layer, Net, Op, conv, forward, load, save
+from hippocam.event_models.snn.net import Layer, Net, forward, load, save
+from hippocam.event_models.snn.ops import WEIGHTED, AvgPool, Conv, Dense, Flatten, Scale, SumPool, conv
 
 
 @pytest.fixture(autouse=True)
@@ -28,9 +29,9 @@ def nir():
 def dense_net(w, b, theta, levels, readout=None):
     """input (n,) -> IF layer (dense w, bias b, threshold theta) [-> read-out]."""
     w = np.asarray(w, float)
-    layers = [Layer("h", ((-1, (Op("dense", w),)),), np.asarray(b, float), theta, (w.shape[0],))]
+    layers = [Layer("h", ((-1, (Dense(w),)),), np.asarray(b, float), theta, (w.shape[0],))]
     if readout is not None:
-        layers.append(Layer("out", ((0, (Op("dense", np.asarray(readout, float)),)),), np.zeros(len(readout)),
+        layers.append(Layer("out", ((0, (Dense(np.asarray(readout, float)),)),), np.zeros(len(readout)),
                             1.0, (len(readout),), spiking=False))
     return Net("hand", (w.shape[1],), levels, tuple(layers))
 
@@ -156,7 +157,7 @@ def test_four_bit_weights_take_at_most_sixteen_values_per_output_channel():
     for layer in net.layers:
         for _, chain in layer.inputs:
             for op in chain:
-                if op.kind in ("conv", "dense"):
+                if isinstance(op, WEIGHTED):
                     for row in op.weight.reshape(len(op.weight), -1):
                         assert len(np.unique(row)) <= 16
 
@@ -194,12 +195,12 @@ def test_3d_and_grouped_convolutions_are_exported_exactly_by_folding(tmp_path, n
     rng = np.random.default_rng(0)
     w1 = rng.normal(0, 0.5, (3, 2, 3, 3, 3))
     layers = (
-        Layer("c1", ((-1, (Op("conv", w1, 1, 1),)),), rng.normal(0, 0.1, 3), 0.8, (3, 6, 6, 6)),
-        Layer("c2", ((0, (Op("avgpool", kernel=(2, 2, 2)), Op("conv", rng.normal(0, .5, (4, 3, 3, 3, 3)), 1, 1))),
+        Layer("c1", ((-1, (Conv(w1, 1, 1),)),), rng.normal(0, 0.1, 3), 0.8, (3, 6, 6, 6)),
+        Layer("c2", ((0, (AvgPool((2, 2, 2)), Conv(rng.normal(0, .5, (4, 3, 3, 3, 3)), 1, 1))),
                      ), rng.normal(0, 0.1, 4), 0.9, (4, 3, 3, 3)),
-        Layer("res", ((1, (Op("conv", rng.normal(0, .5, (4, 4, 3, 3, 3)), 1, 1),)), (1, (Op("scale", np.array(0.7)),))),
+        Layer("res", ((1, (Conv(rng.normal(0, .5, (4, 4, 3, 3, 3)), 1, 1),)), (1, (Scale(np.array(0.7)),))),
               np.zeros(4), 1.1, (4, 3, 3, 3)),
-        Layer("out", ((2, (Op("sumpool", kernel=(3, 3, 3)), Op("flatten"), Op("dense", rng.normal(0, 1, (5, 4))))),),
+        Layer("out", ((2, (SumPool((3, 3, 3)), Flatten(), Dense(rng.normal(0, 1, (5, 4))))),),
               rng.normal(0, 0.1, 5), 1.0, (5,), spiking=False),
     )
     net = Net("vox", (2, 6, 6, 6), 4, layers)
@@ -214,8 +215,8 @@ def test_3d_and_grouped_convolutions_are_exported_exactly_by_folding(tmp_path, n
         assert np.array_equal(ca.reshape(len(ca), -1), cb.reshape(len(cb), -1))
     # grouped 2-D conv: written dense with zeros between groups
     wg = rng.normal(0, 1, (4, 1, 3, 3))
-    net2 = Net("dw", (4, 5, 5), 4, (Layer("dw", ((-1, (Op("conv", wg, 1, 1, 4),)),), np.zeros(4), 1.0, (4, 5, 5)),
-                                    Layer("o", ((0, (Op("flatten"), Op("dense", np.ones((2, 100))))),), np.zeros(2),
+    net2 = Net("dw", (4, 5, 5), 4, (Layer("dw", ((-1, (Conv(wg, 1, 1, 4),)),), np.zeros(4), 1.0, (4, 5, 5)),
+                                    Layer("o", ((0, (Flatten(), Dense(np.ones((2, 100))))),), np.zeros(2),
                                           1.0, (2,), spiking=False)))
     x2 = rng.integers(0, 5, (3, 4, 5, 5)).astype(float)
     full = nirload.from_nir(nirio.to_nir(net2)).layers[0].inputs[0][1][0].weight

@@ -13,7 +13,8 @@ from hippocam.event_models.data import datasets
 from hippocam.event_models.snn import net as netmod, refsim
 from hippocam.event_models.pynn import convert as pynn_net
 from hippocam.event_models import zoo
-from hippocam.event_models.snn.net import Layer, Net, Neuron, Op
+from hippocam.event_models.snn.net import Layer, Net, Neuron
+from hippocam.event_models.snn.ops import AvgPool, Conv, Delay, Dense, Flatten, Scale
 
 from test_event_cli import run
 
@@ -32,14 +33,14 @@ def small_net(seed=0):
     """input (2, 6, 6) -> conv 3x3 pad 1 (4 ch) -> avgpool 2 + conv 1x1 (4 ch) with an identity shortcut ->
     read-out dense over the flattened 4x3x3."""
     rng = np.random.default_rng(seed)
-    c1 = Layer("c1", ((-1, (Op("conv", rng.normal(0, 0.6, (4, 2, 3, 3)).astype(np.float32), 1, 1),)),),
+    c1 = Layer("c1", ((-1, (Conv(rng.normal(0, 0.6, (4, 2, 3, 3)).astype(np.float32), 1, 1),)),),
                rng.normal(0, 0.05, 4), 1.0, (4, 6, 6))
-    c2 = Layer("c2", ((0, (Op("avgpool", kernel=(2, 2)), Op("conv", rng.normal(0, 0.8, (4, 4, 1, 1))
+    c2 = Layer("c2", ((0, (AvgPool((2, 2)), Conv(rng.normal(0, 0.8, (4, 4, 1, 1))
                                                               .astype(np.float32)))),),
                rng.normal(0, 0.05, 4), 0.8, (4, 3, 3))
-    res = Layer("res", ((1, (Op("conv", rng.normal(0, 0.5, (4, 4, 3, 3)).astype(np.float32), 1, 1),)),
-                        (1, (Op("scale", np.asarray(0.8, np.float32)),))), rng.normal(0, 0.05, 4), 0.9, (4, 3, 3))
-    out = Layer("out", ((2, (Op("flatten"), Op("dense", rng.normal(0, 0.3, (3, 36)).astype(np.float32)))),),
+    res = Layer("res", ((1, (Conv(rng.normal(0, 0.5, (4, 4, 3, 3)).astype(np.float32), 1, 1),)),
+                        (1, (Scale(np.asarray(0.8, np.float32)),))), rng.normal(0, 0.05, 4), 0.9, (4, 3, 3))
+    out = Layer("out", ((2, (Flatten(), Dense(rng.normal(0, 0.3, (3, 36)).astype(np.float32)))),),
                 np.zeros(3), 1.0, (3,), spiking=False)
     return Net("small", (2, 6, 6), 4, (c1, c2, res, out))
 
@@ -68,9 +69,9 @@ def test_fine_tuning_teaches_a_snn_with_reset_to_a_value_a_task_it_could_not_do(
     x = np.where(y[:, None] == 1, rng.integers(0, 3, (256, 8)), rng.integers(0, 3, (256, 8)))
     x[:, :4] += 5 * y[:, None]                 # class 1 lights the first four inputs
     x[:, 4:] += 5 * (1 - y)[:, None]
-    hidden = Layer("h", ((-1, (Op("dense", rng.normal(0, 0.1, (6, 8)).astype(np.float32)),)),), np.zeros(6), 1.0,
+    hidden = Layer("h", ((-1, (Dense(rng.normal(0, 0.1, (6, 8)).astype(np.float32)),)),), np.zeros(6), 1.0,
                    (6,))
-    out = Layer("out", ((0, (Op("dense", rng.normal(0, 0.1, (2, 6)).astype(np.float32)),)),), np.zeros(2), 1.0,
+    out = Layer("out", ((0, (Dense(rng.normal(0, 0.1, (2, 6)).astype(np.float32)),)),), np.zeros(2), 1.0,
                 (2,), spiking=False)
     net = Net("toy", (8,), 8, (hidden, out))
     value = refsim.SimParams(steps=8, reset="value", v_reset=0.5)
@@ -90,7 +91,7 @@ def test_nets_with_dynamics_or_delays_are_not_unrolled():
     with pytest.raises(InputError, match="imported neuron dynamics"):
         check_tunable(leaky)
     delayed = dataclasses.replace(net, layers=(dataclasses.replace(
-        net.layers[0], inputs=((-1, (Op("delay", stride=2),) + net.layers[0].inputs[0][1]),)),) + net.layers[1:])
+        net.layers[0], inputs=((-1, (Delay(2),) + net.layers[0].inputs[0][1]),)),) + net.layers[1:])
     with pytest.raises(InputError, match="delayed input"):
         check_tunable(delayed)
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from hippocam.errors import InputError
 
-from hippocam.event_models.snn.net import Layer, Net, Op
+from hippocam.event_models.snn.net import Layer, Net
+from hippocam.event_models.snn.ops import AvgPool, Conv, Dense, Flatten, Scale
 
 try:
     import torch
@@ -148,7 +149,8 @@ if torch is not None:
                     elif op[0] == "flatten":
                         mods.append(nn.Flatten())
                     else:
-                        raise ValueError(op)
+                        raise InputError(f"unit {u.name}: unknown op {op[0]!r} in the recipe; use conv, avgpool, "
+                                         "flatten or dense")
                 self.chains.append(nn.Sequential(*mods))
                 last = [op for op in u.ops if op[0] in ("conv", "dense")][-1]
                 cout = last[2]
@@ -302,16 +304,16 @@ def export(model, recipe: Recipe, classes=()) -> Net:
                     if m is wops[-1]:
                         bias = b
                     if spec[0] == "conv":
-                        ops.append(Op("conv", w.astype(np.float32), spec[4], spec[5], spec[6]))
+                        ops.append(Conv(w.astype(np.float32), spec[4], spec[5], spec[6]))
                     else:
-                        ops.append(Op("dense", w.astype(np.float32)))
+                        ops.append(Dense(w.astype(np.float32)))
                 elif spec[0] == "avgpool":
-                    ops.append(Op("avgpool", kernel=tuple(spec[1])))
+                    ops.append(AvgPool(tuple(spec[1])))
                 else:
-                    ops.append(Op("flatten"))
+                    ops.append(Flatten())
             inputs = [(u.src, tuple(ops))]
             if u.add is not None:
-                inputs.append((u.add, (Op("scale", np.asarray(lams[u.add], np.float32)),)))
+                inputs.append((u.add, (Scale(np.asarray(lams[u.add], np.float32)),)))
             # count space: I = D * z, so the bias (added D times per macro step, once per binary step) stays z's
             layers.append(Layer(u.name, tuple(inputs), bias.astype(np.float32).astype(float),
                                 float(np.float32(lams[i])) if u.spiking else 1.0, shapes[i], u.spiking))
