@@ -30,7 +30,7 @@ VERSION = 1
 
 @dataclass(frozen=True)
 class Neuron:
-    """Discrete-time dynamics of an imported layer (``nir_import``), per step of the simulation:
+    """Discrete-time dynamics of an imported layer (``nir.reader``), per step of the simulation:
 
         i[t] = i_decay * i[t-1] + input[t]                      (only with a synaptic current, ``i_decay`` set)
         v[t] = v_leak + v_decay * (v[t-1] - v_leak) + drive[t]  (drive = i[t], or input[t] without a current)

@@ -2,7 +2,7 @@
 
 Why: a trained net's SNN resets by subtraction (``refsim``'s default), which keeps the membrane's residue above
 the threshold; PyNN cells reset to a value. Recalibrating the biases for the reset to a value
-(``pynn_net.calibrated_for_reset_to_value``) keeps most of the accuracy on small nets, not on the point and
+(``pynn.convert.calibrated_for_reset_to_value``) keeps most of the accuracy on small nets, not on the point and
 voxel nets (10-20 points lost at T = 8..32). Here the SNN itself is trained: ``refsim``'s binary IF network (spike
 input from ``encodings.spread``, reset to ``v_reset`` theta, start at ``v_init`` theta, T steps) unrolled in torch,
 the spike's derivative replaced by a fast-sigmoid surrogate (width ``SURROGATE_WIDTH`` theta), the loss the cross
