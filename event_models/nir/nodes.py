@@ -17,6 +17,12 @@ def nir_module():
     return nir
 
 
+# what nir.read raises on a file that is not a NIR graph: h5py's OSError (not HDF5) and KeyError (no graph in it),
+# nir's AssertionError (an unknown node type), TypeError (a node without its fields), ValueError and AttributeError
+# (a field of the wrong form)
+READ_ERRORS = (OSError, KeyError, ValueError, TypeError, AssertionError, AttributeError)
+
+
 def text(v):
     return v.decode() if isinstance(v, bytes) else str(v)
 

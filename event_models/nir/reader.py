@@ -31,7 +31,7 @@ from hippocam.errors import InputError
 from ..snn.net import Layer, Net, Neuron
 from ..snn.ops import Delay, Scale
 from .load import from_nir
-from .nodes import FROM_NODE, nir_module as _nir, op_from_node, text as _s, topological
+from .nodes import FROM_NODE, READ_ERRORS, nir_module as _nir, op_from_node, text as _s, topological
 
 TIME_UNITS = {"ms": 1.0, "s": 1000.0, "us": 1e-3}
 INTEGRATORS = ("euler", "exact")
@@ -75,7 +75,7 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
             raise InputError(f"{graph}: no such NIR file")
         try:
             graph = nir.read(str(graph))
-        except Exception as err:  # noqa: BLE001  h5py and nir raise many kinds on a bad file
+        except READ_ERRORS as err:
             raise InputError(f"{source}: not a readable NIR file ({type(err).__name__}: {err})") from None
     meta = {k: _s(v) for k, v in (graph.metadata or {}).items()}
     if meta.get("producer") == "hippocam.event_models":
