@@ -198,3 +198,27 @@ def test_evaluating_a_tuned_file_runs_the_reference_snn_with_its_own_reset(tmp_p
     x, y = datasets.load_split(net.dataset, "test", limit=50)
     want = refsim.simulate(net, x, refsim.SimParams(steps=8, reset="value", v_reset=net.snn["v_reset"]))
     assert result["snn"][0]["accuracy"] == np.mean(want.predictions == y)
+
+
+def _settings(op):
+    """An op's settings without its arrays, and its arrays' shapes."""
+    return {f.name: (np.shape(getattr(op, f.name)) if f.name in ("weight", "factor") else getattr(op, f.name))
+            for f in dataclasses.fields(op)}
+
+
+@pytest.mark.parametrize("name", sorted(zoo.recipes()))
+def test_each_recipe_builds_a_net_of_its_shipped_models_structure(name):
+    """The recipe's torch model, exported untrained, has the shipped model's layers, chains, op kinds, settings
+    and weight shapes: the recipe is the shipped model's architecture."""
+    torch = pytest.importorskip("torch", reason="torch is the optional 'train' extra; the recipes build torch models")
+    from hippocam.event_models.training import train
+    recipe = zoo.recipes()[name]
+    torch.manual_seed(0)
+    made = train.export(train.Model(recipe, recipe.dataset["levels"]), recipe)
+    shipped, _ = zoo.find_model(name)
+    assert (made.input_shape, made.levels) == (shipped.input_shape, shipped.levels)
+    for a, b in zip(made.layers, shipped.layers, strict=True):
+        assert (a.name, a.shape, a.spiking) == (b.name, b.shape, b.spiking)
+        for (src_a, chain_a), (src_b, chain_b) in zip(a.inputs, b.inputs, strict=True):
+            assert src_a == src_b
+            assert [(type(o), _settings(o)) for o in chain_a] == [(type(o), _settings(o)) for o in chain_b]
