@@ -28,7 +28,7 @@ from .data import datasets
 from .snn import metrics, net as netmod, refsim
 from .snn.calibrate import calibrate
 from .data.encodings import EVENT_CLOUD_CHANNELS
-from .training.train import Recipe, Unit
+from .training.train import ConvSpec, DenseSpec, FlattenSpec, PoolSpec, Recipe, Unit
 
 MODELS_DIR = Path(__file__).parent / "models"
 #: fine-tuned weights for PyNN's reset to a value, by shipped model name (``tune_model``)
@@ -43,12 +43,12 @@ def _sep_cnn(cin: int, size: int, width: int = 16, classes: int = 10) -> tuple:
     w2 = 2 * width
     side = size // 4
     return (
-        Unit("stem", -1, (("conv", cin, width, 3, 1, 1, 1, 2),)),
-        Unit("pw1", 0, (("conv", width, w2, 1, 1, 0, 1, 2),)),
-        Unit("dw", 1, (("conv", w2, w2, 3, 1, 1, w2, 2),)),
-        Unit("pw2", 2, (("conv", w2, width, 1, 1, 0, 1, 2),), add=0),
-        Unit("conv2", 3, (("avgpool", (2, 2)), ("conv", width, w2, 3, 1, 1, 1, 2))),
-        Unit("out", 4, (("avgpool", (2, 2)), ("flatten",), ("dense", w2 * side * side, classes)), spiking=False),
+        Unit("stem", -1, (ConvSpec(cin, width, 3, pad=1),)),
+        Unit("pw1", 0, (ConvSpec(width, w2, 1),)),
+        Unit("dw", 1, (ConvSpec(w2, w2, 3, pad=1, groups=w2),)),
+        Unit("pw2", 2, (ConvSpec(w2, width, 1),), add=0),
+        Unit("conv2", 3, (PoolSpec((2, 2)), ConvSpec(width, w2, 3, pad=1))),
+        Unit("out", 4, (PoolSpec((2, 2)), FlattenSpec(), DenseSpec(w2 * side * side, classes)), spiking=False),
     )
 
 
@@ -57,21 +57,21 @@ def _point_net(cin: int, groups: int, k: int, width: int = 24, classes: int = 10
     pooling over each group's neighbours, a per-group MLP, global average pooling, and a dense read-out."""
     w2, w4 = 2 * width, 4 * width
     return (
-        Unit("mlp1", -1, (("conv", cin, width, 1, 1, 0, 1, 2),)),
-        Unit("mlp2", 0, (("conv", width, w2, 1, 1, 0, 1, 2),)),
-        Unit("res", 1, (("conv", w2, w2, 1, 1, 0, 1, 2),), add=1),
-        Unit("group", 2, (("avgpool", (1, k)), ("conv", w2, w4, 1, 1, 0, 1, 2))),
-        Unit("out", 3, (("avgpool", (groups, 1)), ("flatten",), ("dense", w4, classes)), spiking=False),
+        Unit("mlp1", -1, (ConvSpec(cin, width, 1),)),
+        Unit("mlp2", 0, (ConvSpec(width, w2, 1),)),
+        Unit("res", 1, (ConvSpec(w2, w2, 1),), add=1),
+        Unit("group", 2, (PoolSpec((1, k)), ConvSpec(w2, w4, 1))),
+        Unit("out", 3, (PoolSpec((groups, 1)), FlattenSpec(), DenseSpec(w4, classes)), spiking=False),
     )
 
 
 def _point_mlp(cin: int, n: int, width: int = 32, classes: int = 10) -> tuple:
     """PointNet-lite baseline: a shared per-point MLP, global average pooling, a dense read-out."""
     return (
-        Unit("mlp1", -1, (("conv", cin, width, 1, 1, 0, 1, 2),)),
-        Unit("mlp2", 0, (("conv", width, 2 * width, 1, 1, 0, 1, 2),)),
-        Unit("mlp3", 1, (("conv", 2 * width, 4 * width, 1, 1, 0, 1, 2),)),
-        Unit("out", 2, (("avgpool", (n, 1)), ("flatten",), ("dense", 4 * width, classes)), spiking=False),
+        Unit("mlp1", -1, (ConvSpec(cin, width, 1),)),
+        Unit("mlp2", 0, (ConvSpec(width, 2 * width, 1),)),
+        Unit("mlp3", 1, (ConvSpec(2 * width, 4 * width, 1),)),
+        Unit("out", 2, (PoolSpec((n, 1)), FlattenSpec(), DenseSpec(4 * width, classes)), spiking=False),
     )
 
 
@@ -80,11 +80,11 @@ def _voxel_net(cin: int, grid: int, width: int = 8, classes: int = 10) -> tuple:
     g4 = grid // 4
     w2, w4 = 2 * width, 4 * width
     return (
-        Unit("conv1", -1, (("conv", cin, width, 3, 1, 1, 1, 3),)),
-        Unit("conv2", 0, (("avgpool", (2, 2, 2)), ("conv", width, w2, 3, 1, 1, 1, 3))),
-        Unit("res", 1, (("conv", w2, w2, 3, 1, 1, 1, 3),), add=1),
-        Unit("conv3", 2, (("avgpool", (2, 2, 2)), ("conv", w2, w4, 3, 1, 1, 1, 3))),
-        Unit("out", 3, (("avgpool", (g4, g4, g4)), ("flatten",), ("dense", w4, classes)), spiking=False),
+        Unit("conv1", -1, (ConvSpec(cin, width, 3, pad=1, nd=3),)),
+        Unit("conv2", 0, (PoolSpec((2, 2, 2)), ConvSpec(width, w2, 3, pad=1, nd=3))),
+        Unit("res", 1, (ConvSpec(w2, w2, 3, pad=1, nd=3),), add=1),
+        Unit("conv3", 2, (PoolSpec((2, 2, 2)), ConvSpec(w2, w4, 3, pad=1, nd=3))),
+        Unit("out", 3, (PoolSpec((g4, g4, g4)), FlattenSpec(), DenseSpec(w4, classes)), spiking=False),
     )
 
 
