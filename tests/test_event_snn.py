@@ -251,6 +251,7 @@ def test_save_and_load_keep_the_network(tmp_path):
     (lambda: Dense(np.ones(4)), "dense weight"),
     (lambda: SumPool(()), "kernel size per pooled axis"),
     (lambda: AvgPool((2, 0)), "kernel size"),
+    (lambda: Scale("half"), "scale factor"),
     (lambda: Delay(-1), "delay"),
     (lambda: Delay(1.5), "delay"),
 ])

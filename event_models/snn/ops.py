@@ -102,6 +102,10 @@ class Flatten:
 class Scale:
     factor: np.ndarray | float
 
+    def __post_init__(self):
+        if not np.issubdtype(np.asarray(self.factor).dtype, np.number):
+            raise InputError(f"a scale factor is a number or an array of numbers, got {self.factor!r}")
+
 
 @dataclass(frozen=True)
 class Delay:
