@@ -28,7 +28,7 @@ from .data import datasets
 from .snn import metrics, net as netmod, refsim
 from .snn.calibrate import calibrate
 from .data.encodings import EVENT_CLOUD_CHANNELS
-from .training.train import Recipe, Unit
+from .training.train import ConvSpec, DenseSpec, FlattenSpec, PoolSpec, Recipe, Unit
 
 MODELS_DIR = Path(__file__).parent / "models"
 #: fine-tuned weights for PyNN's reset to a value, by shipped model name (``tune_model``)
@@ -43,12 +43,12 @@ def _sep_cnn(cin: int, size: int, width: int = 16, classes: int = 10) -> tuple:
     w2 = 2 * width
     side = size // 4
     return (
-        Unit("stem", -1, (("conv", cin, width, 3, 1, 1, 1, 2),)),
-        Unit("pw1", 0, (("conv", width, w2, 1, 1, 0, 1, 2),)),
-        Unit("dw", 1, (("conv", w2, w2, 3, 1, 1, w2, 2),)),
-        Unit("pw2", 2, (("conv", w2, width, 1, 1, 0, 1, 2),), add=0),
-        Unit("conv2", 3, (("avgpool", (2, 2)), ("conv", width, w2, 3, 1, 1, 1, 2))),
-        Unit("out", 4, (("avgpool", (2, 2)), ("flatten",), ("dense", w2 * side * side, classes)), spiking=False),
+        Unit("stem", -1, (ConvSpec(cin, width, 3, pad=1),)),
+        Unit("pw1", 0, (ConvSpec(width, w2, 1),)),
+        Unit("dw", 1, (ConvSpec(w2, w2, 3, pad=1, groups=w2),)),
+        Unit("pw2", 2, (ConvSpec(w2, width, 1),), add=0),
+        Unit("conv2", 3, (PoolSpec((2, 2)), ConvSpec(width, w2, 3, pad=1))),
+        Unit("out", 4, (PoolSpec((2, 2)), FlattenSpec(), DenseSpec(w2 * side * side, classes)), spiking=False),
     )
 
 
@@ -57,21 +57,21 @@ def _point_net(cin: int, groups: int, k: int, width: int = 24, classes: int = 10
     pooling over each group's neighbours, a per-group MLP, global average pooling, and a dense read-out."""
     w2, w4 = 2 * width, 4 * width
     return (
-        Unit("mlp1", -1, (("conv", cin, width, 1, 1, 0, 1, 2),)),
-        Unit("mlp2", 0, (("conv", width, w2, 1, 1, 0, 1, 2),)),
-        Unit("res", 1, (("conv", w2, w2, 1, 1, 0, 1, 2),), add=1),
-        Unit("group", 2, (("avgpool", (1, k)), ("conv", w2, w4, 1, 1, 0, 1, 2))),
-        Unit("out", 3, (("avgpool", (groups, 1)), ("flatten",), ("dense", w4, classes)), spiking=False),
+        Unit("mlp1", -1, (ConvSpec(cin, width, 1),)),
+        Unit("mlp2", 0, (ConvSpec(width, w2, 1),)),
+        Unit("res", 1, (ConvSpec(w2, w2, 1),), add=1),
+        Unit("group", 2, (PoolSpec((1, k)), ConvSpec(w2, w4, 1))),
+        Unit("out", 3, (PoolSpec((groups, 1)), FlattenSpec(), DenseSpec(w4, classes)), spiking=False),
     )
 
 
 def _point_mlp(cin: int, n: int, width: int = 32, classes: int = 10) -> tuple:
     """PointNet-lite baseline: a shared per-point MLP, global average pooling, a dense read-out."""
     return (
-        Unit("mlp1", -1, (("conv", cin, width, 1, 1, 0, 1, 2),)),
-        Unit("mlp2", 0, (("conv", width, 2 * width, 1, 1, 0, 1, 2),)),
-        Unit("mlp3", 1, (("conv", 2 * width, 4 * width, 1, 1, 0, 1, 2),)),
-        Unit("out", 2, (("avgpool", (n, 1)), ("flatten",), ("dense", 4 * width, classes)), spiking=False),
+        Unit("mlp1", -1, (ConvSpec(cin, width, 1),)),
+        Unit("mlp2", 0, (ConvSpec(width, 2 * width, 1),)),
+        Unit("mlp3", 1, (ConvSpec(2 * width, 4 * width, 1),)),
+        Unit("out", 2, (PoolSpec((n, 1)), FlattenSpec(), DenseSpec(4 * width, classes)), spiking=False),
     )
 
 
@@ -80,11 +80,11 @@ def _voxel_net(cin: int, grid: int, width: int = 8, classes: int = 10) -> tuple:
     g4 = grid // 4
     w2, w4 = 2 * width, 4 * width
     return (
-        Unit("conv1", -1, (("conv", cin, width, 3, 1, 1, 1, 3),)),
-        Unit("conv2", 0, (("avgpool", (2, 2, 2)), ("conv", width, w2, 3, 1, 1, 1, 3))),
-        Unit("res", 1, (("conv", w2, w2, 3, 1, 1, 1, 3),), add=1),
-        Unit("conv3", 2, (("avgpool", (2, 2, 2)), ("conv", w2, w4, 3, 1, 1, 1, 3))),
-        Unit("out", 3, (("avgpool", (g4, g4, g4)), ("flatten",), ("dense", w4, classes)), spiking=False),
+        Unit("conv1", -1, (ConvSpec(cin, width, 3, pad=1, nd=3),)),
+        Unit("conv2", 0, (PoolSpec((2, 2, 2)), ConvSpec(width, w2, 3, pad=1, nd=3))),
+        Unit("res", 1, (ConvSpec(w2, w2, 3, pad=1, nd=3),), add=1),
+        Unit("conv3", 2, (PoolSpec((2, 2, 2)), ConvSpec(w2, w4, 3, pad=1, nd=3))),
+        Unit("out", 3, (PoolSpec((g4, g4, g4)), FlattenSpec(), DenseSpec(w4, classes)), spiking=False),
     )
 
 
@@ -195,8 +195,8 @@ def train_model(name: str, seed: int, out: Path, data_dir=None, threads: int = 1
         "results": result,
     }
     try:
-        from .nir import export as nirio
-        nirio.write(net, out / f"{name}.nir", steps=recipe.stated)
+        from .nir import export as nir_export
+        nir_export.write(net, out / f"{name}.nir", steps=recipe.stated)
         card["nir"] = f"{name}.nir"
     except ImportError:
         log("  (nir is not installed: no .nir file written)")
@@ -231,7 +231,7 @@ def find_model(name_or_path: str) -> tuple[netmod.Net, dict]:
 
 def value_reset_weights(name: str) -> tuple[netmod.Net, dict] | None:
     """The weights shipped fine-tuned for PyNN's reset to a value for shipped model ``name`` (with their card),
-    or None where the model has none (its recalibrated biases keep its accuracy; ``pynn_net.compare``)."""
+    or None where the model has none (its recalibrated biases keep its accuracy; ``pynn.convert.compare``)."""
     path = VALUE_RESET_DIR / f"{name}.npz"
     return find_model(str(path)) if path.exists() else None
 
@@ -242,7 +242,7 @@ def tune_model(name_or_path: str, out: Path, params, data_dir=None, threads: int
     training split, starting from its biases recalibrated for that reset; write ``out/NAME.npz`` and its card
     ``out/NAME.json`` with the reference SNN's test accuracy before and after. Returns the card."""
     from .training import finetune
-    from .pynn import convert as pynn_net
+    from .pynn import convert as pynn_convert
     finetune.require_torch()
     net, card = find_model(name_or_path)
     if net.snn:
@@ -253,8 +253,8 @@ def tune_model(name_or_path: str, out: Path, params, data_dir=None, threads: int
     t0, load0 = time.perf_counter(), _load()
     x_train, y_train = datasets.load_split(net.dataset, "train", folder=data_dir, progress=log)
     x_test, y_test = datasets.load_split(net.dataset, "test", folder=data_dir, progress=log)
-    start = pynn_net.calibrated_for_reset_to_value(
-        net, pynn_net.RunParams(steps=params.steps, v_reset=params.v_reset, v_init=params.v_init), data_dir)
+    start = pynn_convert.calibrated_for_reset_to_value(
+        net, pynn_convert.RunParams(steps=params.steps, v_reset=params.v_reset, v_init=params.v_init), data_dir)
     log(f"{net.name}: fine-tuning {params.epochs} epochs as its SNN (T={params.steps}, reset to "
         f"{params.v_reset:g} theta) on {len(x_train)} training samples, {threads} thread(s) ...")
     t1 = time.perf_counter()

@@ -8,11 +8,13 @@ from hypothesis import given, settings, strategies as st
 
 from hippocam.errors import InputError
 from hippocam.event_models.data import datasets
-from hippocam.event_models.snn import metrics, refsim
+from hippocam.event_models.snn import connectivity, metrics, refsim
 from hippocam.event_models.nir import export as nirio, load as nirload
 from hippocam.event_models.nir.nodes import text as nir_text
 from hippocam.event_models import zoo
-from hippocam.event_models.snn.net import Layer, Net, Op, conv, forward, load, save
+from hippocam.event_models.snn.net import Layer, Net, forward, load, save
+from hippocam.event_models.snn.ops import (WEIGHTED, AvgPool, Conv, Delay, Dense, Flatten, Scale, SumPool, apply_chain,
+                                           apply_op, chain_delay, conv)
 
 
 @pytest.fixture(autouse=True)
@@ -28,9 +30,9 @@ def nir():
 def dense_net(w, b, theta, levels, readout=None):
     """input (n,) -> IF layer (dense w, bias b, threshold theta) [-> read-out]."""
     w = np.asarray(w, float)
-    layers = [Layer("h", ((-1, (Op("dense", w),)),), np.asarray(b, float), theta, (w.shape[0],))]
+    layers = [Layer("h", ((-1, (Dense(w),)),), np.asarray(b, float), theta, (w.shape[0],))]
     if readout is not None:
-        layers.append(Layer("out", ((0, (Op("dense", np.asarray(readout, float)),)),), np.zeros(len(readout)),
+        layers.append(Layer("out", ((0, (Dense(np.asarray(readout, float)),)),), np.zeros(len(readout)),
                             1.0, (len(readout),), spiking=False))
     return Net("hand", (w.shape[1],), levels, tuple(layers))
 
@@ -156,7 +158,7 @@ def test_four_bit_weights_take_at_most_sixteen_values_per_output_channel():
     for layer in net.layers:
         for _, chain in layer.inputs:
             for op in chain:
-                if op.kind in ("conv", "dense"):
+                if isinstance(op, WEIGHTED):
                     for row in op.weight.reshape(len(op.weight), -1):
                         assert len(np.unique(row)) <= 16
 
@@ -194,12 +196,12 @@ def test_3d_and_grouped_convolutions_are_exported_exactly_by_folding(tmp_path, n
     rng = np.random.default_rng(0)
     w1 = rng.normal(0, 0.5, (3, 2, 3, 3, 3))
     layers = (
-        Layer("c1", ((-1, (Op("conv", w1, 1, 1),)),), rng.normal(0, 0.1, 3), 0.8, (3, 6, 6, 6)),
-        Layer("c2", ((0, (Op("avgpool", kernel=(2, 2, 2)), Op("conv", rng.normal(0, .5, (4, 3, 3, 3, 3)), 1, 1))),
+        Layer("c1", ((-1, (Conv(w1, 1, 1),)),), rng.normal(0, 0.1, 3), 0.8, (3, 6, 6, 6)),
+        Layer("c2", ((0, (AvgPool((2, 2, 2)), Conv(rng.normal(0, .5, (4, 3, 3, 3, 3)), 1, 1))),
                      ), rng.normal(0, 0.1, 4), 0.9, (4, 3, 3, 3)),
-        Layer("res", ((1, (Op("conv", rng.normal(0, .5, (4, 4, 3, 3, 3)), 1, 1),)), (1, (Op("scale", np.array(0.7)),))),
+        Layer("res", ((1, (Conv(rng.normal(0, .5, (4, 4, 3, 3, 3)), 1, 1),)), (1, (Scale(np.array(0.7)),))),
               np.zeros(4), 1.1, (4, 3, 3, 3)),
-        Layer("out", ((2, (Op("sumpool", kernel=(3, 3, 3)), Op("flatten"), Op("dense", rng.normal(0, 1, (5, 4))))),),
+        Layer("out", ((2, (SumPool((3, 3, 3)), Flatten(), Dense(rng.normal(0, 1, (5, 4))))),),
               rng.normal(0, 0.1, 5), 1.0, (5,), spiking=False),
     )
     net = Net("vox", (2, 6, 6, 6), 4, layers)
@@ -214,8 +216,8 @@ def test_3d_and_grouped_convolutions_are_exported_exactly_by_folding(tmp_path, n
         assert np.array_equal(ca.reshape(len(ca), -1), cb.reshape(len(cb), -1))
     # grouped 2-D conv: written dense with zeros between groups
     wg = rng.normal(0, 1, (4, 1, 3, 3))
-    net2 = Net("dw", (4, 5, 5), 4, (Layer("dw", ((-1, (Op("conv", wg, 1, 1, 4),)),), np.zeros(4), 1.0, (4, 5, 5)),
-                                    Layer("o", ((0, (Op("flatten"), Op("dense", np.ones((2, 100))))),), np.zeros(2),
+    net2 = Net("dw", (4, 5, 5), 4, (Layer("dw", ((-1, (Conv(wg, 1, 1, 4),)),), np.zeros(4), 1.0, (4, 5, 5)),
+                                    Layer("o", ((0, (Flatten(), Dense(np.ones((2, 100))))),), np.zeros(2),
                                           1.0, (2,), spiking=False)))
     x2 = rng.integers(0, 5, (3, 4, 5, 5)).astype(float)
     full = nirload.from_nir(nirio.to_nir(net2)).layers[0].inputs[0][1][0].weight
@@ -239,6 +241,102 @@ def test_save_and_load_keep_the_network(tmp_path):
     x = np.random.default_rng(2).integers(0, net.levels + 1, (8,) + net.input_shape)
     assert np.array_equal(forward(net, x)[0], forward(back, x)[0])
     assert back.dataset == net.dataset and back.classes == net.classes
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: Conv(np.ones((4, 3))), "conv weight"),
+    (lambda: Conv(np.ones((3, 1, 3, 3)), groups=2), "multiple of 2"),
+    (lambda: Conv(np.ones((2, 1, 3, 3)), stride=0), "stride"),
+    (lambda: Conv(np.ones((2, 1, 3, 3)), padding=-1), "padding"),
+    (lambda: Dense(np.ones(4)), "dense weight"),
+    (lambda: SumPool(()), "kernel size per pooled axis"),
+    (lambda: AvgPool((2, 0)), "kernel size"),
+    (lambda: Scale("half"), "scale factor"),
+    (lambda: Delay(-1), "delay"),
+    (lambda: Delay(1.5), "delay"),
+])
+def test_an_op_with_a_bad_shape_or_setting_is_refused_when_built(build, message):
+    with pytest.raises(InputError, match=message):
+        build()
+
+
+def test_a_chain_that_does_not_fit_its_input_is_an_input_error():
+    with pytest.raises(InputError, match="cannot take an input of shape"):
+        connectivity.op_matrix(Conv(np.ones((2, 3, 3, 3))), (2, 5, 5))
+    with pytest.raises(InputError, match="does not divide"):
+        connectivity.op_matrix(SumPool((2, 2)), (1, 5, 4))
+    with pytest.raises(InputError, match="cannot take an input of 6 values"):
+        connectivity.op_matrix(Dense(np.ones((2, 5))), (6,))
+    with pytest.raises(InputError, match="cannot multiply"):
+        connectivity.op_matrix(Scale(np.ones(3)), (2, 2))
+    with pytest.raises(InputError, match="not an op"):
+        apply_chain(("dense",), np.ones((1, 2)))
+    with pytest.raises(InputError, match="not an op"):
+        connectivity.op_matrix("dense", (2,))
+
+
+def test_each_op_kind_computes_its_definition():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    assert np.array_equal(apply_op(SumPool((2, 2)), x)[0, 0], [[10, 18], [42, 50]])
+    assert np.array_equal(apply_op(AvgPool((2, 2)), x)[0, 0], [[2.5, 4.5], [10.5, 12.5]])
+    assert apply_op(Flatten(), x).shape == (1, 16)
+    assert np.array_equal(apply_op(Dense(np.array([[1.0, 0, 2]])), np.array([[1.0, 5, 3]])), [[7.0]])
+    assert np.array_equal(apply_op(Scale(0.5), x), x / 2)
+    assert np.array_equal(apply_op(Delay(3), x), x)      # a delay moves spikes in time, not in value
+    assert chain_delay((Delay(2), Dense(np.ones((1, 1))), Delay(3))) == 5
+    # a 3x3 box filter of ones at stride 2 with padding 1: each output is the sum of its clipped window
+    out = apply_op(Conv(np.ones((1, 1, 3, 3)), stride=2, padding=1), x)[0, 0]
+    assert np.array_equal(out, [[0 + 1 + 4 + 5, 1 + 2 + 3 + 5 + 6 + 7], [4 + 5 + 8 + 9 + 12 + 13, sum(
+        [5, 6, 7, 9, 10, 11, 13, 14, 15])]])
+
+
+def test_every_op_kind_survives_save_and_load_and_a_delay_keeps_its_steps(tmp_path):
+    rng = np.random.default_rng(4)
+    chain = (Delay(2), AvgPool((2, 2)), Conv(rng.normal(0, 1, (2, 1, 1, 1)).astype(np.float32), 1, 0, 2),
+             SumPool((1, 1)), Flatten(), Dense(rng.normal(0, 1, (3, 8)).astype(np.float32)))
+    net = Net("kinds", (2, 4, 4), 4, (
+        Layer("h", ((-1, chain), (-1, (Flatten(), Dense(np.ones((3, 32), np.float32)), Scale(np.float32(0.25))))),
+              np.zeros(3), 1.0, (3,)),))
+    back = load(save(net, tmp_path / "k.npz"))
+    for (_, a), (_, b) in zip(net.layers[0].inputs, back.layers[0].inputs):
+        assert [type(o) for o in a] == [type(o) for o in b]
+    assert back.layers[0].inputs[0][1][0].steps == 2
+    conv_back = back.layers[0].inputs[0][1][2]
+    assert (conv_back.stride, conv_back.padding, conv_back.groups) == (1, 0, 2)
+    x = rng.integers(0, 5, (5, 2, 4, 4))
+    assert np.array_equal(forward(net, x)[0], forward(back, x)[0])
+    with np.load(tmp_path / "k.npz") as z:              # format 1 on disk: a delay's steps under "stride"
+        ops = json.loads(str(z["spec"]))["layers"][0]["inputs"][0]["ops"]
+    assert ops[0] == {"kind": "delay", "stride": 2, "padding": 0, "groups": 1, "kernel": []}
+
+
+def test_a_saved_op_of_an_unknown_kind_names_the_file(tmp_path):
+    net = dense_net(np.ones((2, 3)), np.zeros(2), 1.0, 4)
+    path = save(net, tmp_path / "n.npz")
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    spec = json.loads(str(arrays.pop("spec")))
+    spec["layers"][0]["inputs"][0]["ops"][0]["kind"] = "convolution"
+    np.savez(path, spec=np.array(json.dumps(spec)), **arrays)
+    with pytest.raises(InputError, match="n.npz: a saved op of unknown kind 'convolution'"):
+        load(path)
+
+
+def test_the_shipped_models_load_their_saved_ops_as_typed_ops():
+    paths = sorted(zoo.MODELS_DIR.glob("**/*.npz"))
+    assert len(paths) >= 11                             # seven models and four tuned for the reset to a value
+    for path in paths:
+        with np.load(path) as z:
+            saved = json.loads(str(z["spec"]))["layers"]
+        net = load(path)
+        for layer, spec in zip(net.layers, saved):
+            for (_, chain), ins in zip(layer.inputs, spec["inputs"]):
+                for op, rec in zip(chain, ins["ops"]):
+                    assert type(op).__name__.lower() == rec["kind"]
+                    if rec["kind"] == "conv":
+                        assert (op.stride, op.padding, op.groups) == (rec["stride"], rec["padding"], rec["groups"])
+                    if rec["kind"] in ("sumpool", "avgpool"):
+                        assert op.kernel == tuple(rec["kernel"])
 
 
 # ---------------------------------------------------------------------------------------------- calibration

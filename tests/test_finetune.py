@@ -13,7 +13,8 @@ from hippocam.event_models.data import datasets
 from hippocam.event_models.snn import net as netmod, refsim
 from hippocam.event_models.pynn import convert as pynn_net
 from hippocam.event_models import zoo
-from hippocam.event_models.snn.net import Layer, Net, Neuron, Op
+from hippocam.event_models.snn.net import Layer, Net, Neuron
+from hippocam.event_models.snn.ops import AvgPool, Conv, Delay, Dense, Flatten, Scale
 
 from test_event_cli import run
 
@@ -32,14 +33,14 @@ def small_net(seed=0):
     """input (2, 6, 6) -> conv 3x3 pad 1 (4 ch) -> avgpool 2 + conv 1x1 (4 ch) with an identity shortcut ->
     read-out dense over the flattened 4x3x3."""
     rng = np.random.default_rng(seed)
-    c1 = Layer("c1", ((-1, (Op("conv", rng.normal(0, 0.6, (4, 2, 3, 3)).astype(np.float32), 1, 1),)),),
+    c1 = Layer("c1", ((-1, (Conv(rng.normal(0, 0.6, (4, 2, 3, 3)).astype(np.float32), 1, 1),)),),
                rng.normal(0, 0.05, 4), 1.0, (4, 6, 6))
-    c2 = Layer("c2", ((0, (Op("avgpool", kernel=(2, 2)), Op("conv", rng.normal(0, 0.8, (4, 4, 1, 1))
+    c2 = Layer("c2", ((0, (AvgPool((2, 2)), Conv(rng.normal(0, 0.8, (4, 4, 1, 1))
                                                               .astype(np.float32)))),),
                rng.normal(0, 0.05, 4), 0.8, (4, 3, 3))
-    res = Layer("res", ((1, (Op("conv", rng.normal(0, 0.5, (4, 4, 3, 3)).astype(np.float32), 1, 1),)),
-                        (1, (Op("scale", np.asarray(0.8, np.float32)),))), rng.normal(0, 0.05, 4), 0.9, (4, 3, 3))
-    out = Layer("out", ((2, (Op("flatten"), Op("dense", rng.normal(0, 0.3, (3, 36)).astype(np.float32)))),),
+    res = Layer("res", ((1, (Conv(rng.normal(0, 0.5, (4, 4, 3, 3)).astype(np.float32), 1, 1),)),
+                        (1, (Scale(np.asarray(0.8, np.float32)),))), rng.normal(0, 0.05, 4), 0.9, (4, 3, 3))
+    out = Layer("out", ((2, (Flatten(), Dense(rng.normal(0, 0.3, (3, 36)).astype(np.float32)))),),
                 np.zeros(3), 1.0, (3,), spiking=False)
     return Net("small", (2, 6, 6), 4, (c1, c2, res, out))
 
@@ -70,9 +71,9 @@ def test_fine_tuning_teaches_a_snn_with_reset_to_a_value_a_task_it_could_not_do(
     x = np.where(y[:, None] == 1, rng.integers(0, 3, (256, 8)), rng.integers(0, 3, (256, 8)))
     x[:, :4] += 5 * y[:, None]                 # class 1 lights the first four inputs
     x[:, 4:] += 5 * (1 - y)[:, None]
-    hidden = Layer("h", ((-1, (Op("dense", rng.normal(0, 0.1, (6, 8)).astype(np.float32)),)),), np.zeros(6), 1.0,
+    hidden = Layer("h", ((-1, (Dense(rng.normal(0, 0.1, (6, 8)).astype(np.float32)),)),), np.zeros(6), 1.0,
                    (6,))
-    out = Layer("out", ((0, (Op("dense", rng.normal(0, 0.1, (2, 6)).astype(np.float32)),)),), np.zeros(2), 1.0,
+    out = Layer("out", ((0, (Dense(rng.normal(0, 0.1, (2, 6)).astype(np.float32)),)),), np.zeros(2), 1.0,
                 (2,), spiking=False)
     net = Net("toy", (8,), 8, (hidden, out))
     value = refsim.SimParams(steps=8, reset="value", v_reset=0.5)
@@ -92,7 +93,7 @@ def test_nets_with_dynamics_or_delays_are_not_unrolled():
     with pytest.raises(InputError, match="imported neuron dynamics"):
         check_tunable(leaky)
     delayed = dataclasses.replace(net, layers=(dataclasses.replace(
-        net.layers[0], inputs=((-1, (Op("delay", stride=2),) + net.layers[0].inputs[0][1]),)),) + net.layers[1:])
+        net.layers[0], inputs=((-1, (Delay(2),) + net.layers[0].inputs[0][1]),)),) + net.layers[1:])
     with pytest.raises(InputError, match="delayed input"):
         check_tunable(delayed)
 
@@ -201,3 +202,27 @@ def test_evaluating_a_tuned_file_runs_the_reference_snn_with_its_own_reset(tmp_p
     x, y = datasets.load_split(net.dataset, "test", limit=50)
     want = refsim.simulate(net, x, refsim.SimParams(steps=8, reset="value", v_reset=net.snn["v_reset"]))
     assert result["snn"][0]["accuracy"] == np.mean(want.predictions == y)
+
+
+def _settings(op):
+    """An op's settings without its arrays, and its arrays' shapes."""
+    return {f.name: (np.shape(getattr(op, f.name)) if f.name in ("weight", "factor") else getattr(op, f.name))
+            for f in dataclasses.fields(op)}
+
+
+@pytest.mark.parametrize("name", sorted(zoo.recipes()))
+def test_each_recipe_builds_a_net_of_its_shipped_models_structure(name):
+    """The recipe's torch model, exported untrained, has the shipped model's layers, chains, op kinds, settings
+    and weight shapes: the recipe is the shipped model's architecture."""
+    torch = pytest.importorskip("torch", reason="torch is the optional 'train' extra; the recipes build torch models")
+    from hippocam.event_models.training import train
+    recipe = zoo.recipes()[name]
+    torch.manual_seed(0)
+    made = train.export(train.Model(recipe, recipe.dataset["levels"]), recipe)
+    shipped, _ = zoo.find_model(name)
+    assert (made.input_shape, made.levels) == (shipped.input_shape, shipped.levels)
+    for a, b in zip(made.layers, shipped.layers, strict=True):
+        assert (a.name, a.shape, a.spiking) == (b.name, b.shape, b.spiking)
+        for (src_a, chain_a), (src_b, chain_b) in zip(a.inputs, b.inputs, strict=True):
+            assert src_a == src_b
+            assert [(type(o), _settings(o)) for o in chain_a] == [(type(o), _settings(o)) for o in chain_b]

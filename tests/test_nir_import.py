@@ -176,6 +176,20 @@ def test_bad_arguments_and_files(tmp_path):
         reader.read(bad)
 
 
+@pytest.mark.parametrize("node_type, why", [(b"Bogus", "AssertionError"), (b"Affine", "TypeError")])
+def test_an_hdf5_file_with_a_broken_graph_is_not_a_readable_nir_file(tmp_path, node_type, why):
+    """An unknown node type, or a node without its weights, as a damaged or foreign file has them."""
+    import h5py
+    bad = tmp_path / "bad.nir"
+    with h5py.File(bad, "w") as f:
+        g = f.create_group("node")
+        g.create_dataset("type", data=b"NIRGraph")
+        g.create_group("nodes").create_group("a").create_dataset("type", data=node_type)
+        g.create_group("edges")
+    with pytest.raises(InputError, match=f"not a readable NIR file \\({why}"):
+        reader.read(bad)
+
+
 def cuba_graph(w1, b1, w2, alpha=0.7, beta=0.85, readout="CubaLI"):
     """snnTorch's Synaptic (as its export writes it) into a read-out that integrates: CubaLI or LI."""
     t_syn, t_mem = DT_S / (1 - alpha), DT_S / (1 - beta)

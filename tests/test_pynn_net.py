@@ -9,7 +9,8 @@ from hippocam.event_models.snn import connectivity, refsim
 from hippocam.event_models.data import datasets
 from hippocam.event_models.pynn import convert as pynn_net
 from hippocam.event_models import zoo
-from hippocam.event_models.snn.net import Op, layer_input
+from hippocam.event_models.snn.net import layer_input
+from hippocam.event_models.snn.ops import AvgPool, Conv
 
 
 @pytest.mark.parametrize("name", ["digits-cnn", "gesture-points", "modelnet-voxel"])
@@ -28,14 +29,14 @@ def test_synapse_lists_compute_the_weight_chains(name):
 
 def test_strided_padded_grouped_conv_and_pools_by_hand():
     w = np.arange(1, 2 * 1 * 3 * 3 + 1, dtype=float).reshape(2, 1, 3, 3)
-    op = Op("conv", w, stride=2, padding=1, groups=2)
+    op = Conv(w, stride=2, padding=1, groups=2)
     m, shape = connectivity.op_matrix(op, (2, 4, 4))
     assert shape == (2, 2, 2)
     # output (channel 1, 0, 0) sees input channel 1 at rows/cols -1..1 through the padding: taps (1..2, 1..2)
     row = m.toarray()[1 * 4 + 0].reshape(2, 4, 4)
     assert np.all(row[0] == 0)
     np.testing.assert_array_equal(row[1][:2, :2], w[1, 0, 1:, 1:])
-    pool, shape = connectivity.op_matrix(Op("avgpool", kernel=(2, 2)), (1, 4, 4))
+    pool, shape = connectivity.op_matrix(AvgPool((2, 2)), (1, 4, 4))
     assert shape == (1, 2, 2) and pool.nnz == 16 and np.allclose(pool.sum(axis=1), 1.0)
 
 

@@ -178,7 +178,7 @@ def shape_surface(name: str, n: int, rng: np.random.Generator) -> tuple[np.ndarr
                 (np.pi * 0.16, lambda j: _disc(j, rng, 0.4, -0.7, True))])),
             (2 * np.pi * 0.04 * 1.1, lambda k: _tube(k, rng, 0.04, -0.7, 0.4)),
             (np.pi * 0.5 * np.hypot(0.5, 0.5), lambda k: _cone_side(k, rng, 0.5, 0.2, 0.5))])
-    raise ValueError(f"unknown shape {name!r}")
+    raise InputError(f"unknown shape {name!r}; use one of {', '.join(CLASSES)}")
 
 
 # --------------------------------------------------------------------------------------------- augmentation

@@ -26,7 +26,8 @@ import numpy as np
 
 from hippocam.errors import InputError
 
-from ..snn.net import Layer, Net, Op
+from ..snn.net import Net
+from ..snn.ops import WEIGHTED, AvgPool, Conv, Dense, Flatten, Scale, SumPool
 from .nodes import nir_module as _nir
 
 DT_MS = 1.0
@@ -78,59 +79,75 @@ def _pool3d_as_2d(kernel, channels, depth_in, average):
     return w.reshape(channels * depth_out, channels * depth_in, 1, 1), depth_out
 
 
+def _conv_nodes(nir, op, shape, b, name):
+    c_out = op.weight.shape[0]
+    bb = np.zeros(c_out, np.float32) if b is None else np.asarray(b, np.float32)
+    if op.weight.ndim == 4:
+        node = nir.Conv2d(input_shape=np.array(shape[1:]), weight=_ungroup(op.weight, op.groups).astype(np.float32),
+                          stride=op.stride, padding=op.padding, dilation=1, groups=1, bias=bb)
+        return [(name, node)], (c_out,) + tuple((s + 2 * op.padding - k_) // op.stride + 1
+                                                for s, k_ in zip(shape[1:], op.weight.shape[2:]))
+    if op.weight.ndim != 5:
+        raise InputError(f"{name}: a {op.weight.ndim - 2}-D convolution has no NIR form here; use 2-D or 3-D ones")
+    if op.groups != 1:                                  # 3-D, folded along X
+        raise InputError(f"{name}: grouped 3-D convolutions cannot be exported; use groups=1")
+    w2, depth_out = _conv3d_as_2d(op.weight, op.stride, op.padding, shape[1])
+    out_yz = tuple((s + 2 * op.padding - k_) // op.stride + 1 for s, k_ in zip(shape[2:], op.weight.shape[3:]))
+    node = nir.Conv2d(input_shape=np.array(shape[2:]), weight=w2.astype(np.float32), stride=op.stride,
+                      padding=op.padding, dilation=1, groups=1, bias=np.repeat(bb, depth_out))
+    return [(name, node)], (c_out, depth_out) + out_yz
+
+
+def _pool_nodes(nir, op, shape, b, name):
+    ker = tuple(op.kernel)
+    avg = isinstance(op, AvgPool)
+    nodes = []
+    if len(ker) == 3:
+        w2, depth_out = _pool3d_as_2d(ker, shape[0], shape[1], avg)
+        nodes.append((name + "x", nir.Conv2d(input_shape=np.array(shape[2:]), weight=w2, stride=1, padding=0,
+                                             dilation=1, groups=1, bias=np.zeros(len(w2), np.float32))))
+        shape = (shape[0], depth_out) + shape[2:]
+        ker = ker[1:]
+    pool = nir.AvgPool2d if avg else nir.SumPool2d
+    nodes.append((name, pool(kernel_size=np.array(ker), stride=np.array(ker), padding=np.array([0, 0]))))
+    return nodes, shape[:-2] + tuple(s // k_ for s, k_ in zip(shape[-2:], ker))
+
+
+def _flatten_nodes(nir, op, shape, b, name):
+    node = nir.Flatten(input_type={"input": np.array(_fold(shape))}, start_dim=0, end_dim=-1)
+    return [(name, node)], (int(np.prod(shape)),)
+
+
+def _dense_nodes(nir, op, shape, b, name):
+    w = op.weight.astype(np.float32)
+    node = nir.Linear(weight=w) if b is None else nir.Affine(weight=w, bias=np.asarray(b, np.float32))
+    return [(name, node)], (op.weight.shape[0],)
+
+
+def _scale_nodes(nir, op, shape, b, name):
+    if np.size(op.factor) != 1:
+        raise InputError(f"{name}: only a scalar Scale has an NIR form here; fold the array into the weights")
+    return [(name, nir.Scale(scale=np.full(_fold(shape), float(np.squeeze(op.factor)), np.float32)))], shape
+
+
+# op class -> NIR nodes of one op: (nir module, op, input shape (unfolded), bias or None, node name) ->
+# ([(name, node)], output shape)
+TO_NODES = {Conv: _conv_nodes, SumPool: _pool_nodes, AvgPool: _pool_nodes, Flatten: _flatten_nodes,
+            Dense: _dense_nodes, Scale: _scale_nodes}
+
+
 def _chain_nodes(nir, chain, in_shape, bias, prefix):
     """NIR nodes for one chain starting from a tensor of ``in_shape`` (unfolded); the bias (per channel) goes on
     the last conv/dense node. Returns ([(name, node)], out_shape)."""
     nodes = []
     shape = tuple(in_shape)
-    last_w = max((k for k, op in enumerate(chain) if op.kind in ("conv", "dense")), default=None)
+    last_w = max((k for k, op in enumerate(chain) if isinstance(op, WEIGHTED)), default=None)
     for k, op in enumerate(chain):
-        name = f"{prefix}.op{k}"
-        b = bias if k == last_w else None
-        if op.kind == "conv" and op.weight.ndim == 4:
-            c_out = op.weight.shape[0]
-            bb = np.zeros(c_out, np.float32) if b is None else np.asarray(b, np.float32)
-            nodes.append((name, nir.Conv2d(input_shape=np.array(shape[1:]),
-                                           weight=_ungroup(op.weight, op.groups).astype(np.float32),
-                                           stride=op.stride, padding=op.padding, dilation=1, groups=1, bias=bb)))
-            shape = (c_out,) + tuple((s + 2 * op.padding - k_) // op.stride + 1
-                                     for s, k_ in zip(shape[1:], op.weight.shape[2:]))
-        elif op.kind == "conv":                       # 3-D, folded along X
-            if op.groups != 1:
-                raise InputError(f"{prefix}: grouped 3-D convolutions cannot be exported")
-            w2, depth_out = _conv3d_as_2d(op.weight, op.stride, op.padding, shape[1])
-            c_out = op.weight.shape[0]
-            bb = np.zeros(c_out, np.float32) if b is None else np.asarray(b, np.float32)
-            out_yz = tuple((s + 2 * op.padding - k_) // op.stride + 1 for s, k_ in zip(shape[2:], op.weight.shape[3:]))
-            nodes.append((name, nir.Conv2d(input_shape=np.array(shape[2:]), weight=w2.astype(np.float32),
-                                           stride=op.stride, padding=op.padding, dilation=1, groups=1,
-                                           bias=np.repeat(bb, depth_out))))
-            shape = (c_out, depth_out) + out_yz
-        elif op.kind in ("sumpool", "avgpool"):
-            ker = tuple(op.kernel)
-            avg = op.kind == "avgpool"
-            if len(ker) == 3:
-                w2, depth_out = _pool3d_as_2d(ker, shape[0], shape[1], avg)
-                nodes.append((name + "x", nir.Conv2d(input_shape=np.array(shape[2:]), weight=w2, stride=1, padding=0,
-                                                     dilation=1, groups=1, bias=np.zeros(len(w2), np.float32))))
-                shape = (shape[0], depth_out) + shape[2:]
-                ker = ker[1:]
-            pool = nir.AvgPool2d if avg else nir.SumPool2d
-            nodes.append((name, pool(kernel_size=np.array(ker), stride=np.array(ker), padding=np.array([0, 0]))))
-            shape = shape[:-2] + tuple(s // k_ for s, k_ in zip(shape[-2:], ker))
-        elif op.kind == "flatten":
-            nodes.append((name, nir.Flatten(input_type={"input": np.array(_fold(shape))}, start_dim=0, end_dim=-1)))
-            shape = (int(np.prod(shape)),)
-        elif op.kind == "dense":
-            if b is None:
-                nodes.append((name, nir.Linear(weight=op.weight.astype(np.float32))))
-            else:
-                nodes.append((name, nir.Affine(weight=op.weight.astype(np.float32), bias=np.asarray(b, np.float32))))
-            shape = (op.weight.shape[0],)
-        elif op.kind == "scale":
-            nodes.append((name, nir.Scale(scale=np.full(_fold(shape), float(op.weight), np.float32))))
-        else:
-            raise InputError(f"{prefix}: op {op.kind!r} has no NIR form")
+        build = TO_NODES.get(type(op))
+        if build is None:
+            raise InputError(f"{prefix}: a {type(op).__name__} op has no NIR form in this exporter")
+        new, shape = build(nir, op, shape, bias if k == last_w else None, f"{prefix}.op{k}")
+        nodes += new
     return nodes, shape
 
 

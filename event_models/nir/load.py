@@ -8,7 +8,7 @@ import numpy as np
 from hippocam.errors import InputError
 
 from ..snn.net import Layer, Net
-from .nodes import nir_module as _nir, op_from_node, text as _s, topological
+from .nodes import READ_ERRORS, nir_module as _nir, op_from_node, text as _s, topological
 
 
 def from_nir(graph, name: str = "imported", levels: int | None = None) -> Net:
@@ -18,7 +18,7 @@ def from_nir(graph, name: str = "imported", levels: int | None = None) -> Net:
     if isinstance(graph, (str, Path)):
         try:
             graph = nir.read(str(graph))
-        except (OSError, KeyError, ValueError) as err:
+        except READ_ERRORS as err:
             raise InputError(f"{graph}: not a readable NIR file ({err})") from None
     nodes, edges = graph.nodes, [(_s(a), _s(b)) for a, b in graph.edges]
     preds = {}

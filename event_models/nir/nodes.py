@@ -1,4 +1,4 @@
-"""NIR node kinds as hippocam ``Op``s: the one table both directions use (``export`` writes these kinds,
+"""NIR node kinds as hippocam ops (``snn.ops``): the one table both directions use (``export`` writes these kinds,
 ``load`` and ``reader`` read them), and the order in which a graph's neuron nodes are built."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 
 from hippocam.errors import InputError
 
-from ..snn.net import Op
+from ..snn.ops import AvgPool, Conv, Delay, Dense, Flatten, Scale, SumPool
 
 
 def nir_module():
@@ -17,42 +17,65 @@ def nir_module():
     return nir
 
 
+# what nir.read raises on a file that is not a NIR graph: h5py's OSError (not HDF5) and KeyError (no graph in it),
+# nir's AssertionError (an unknown node type), TypeError (a node without its fields), ValueError and AttributeError
+# (a field of the wrong form)
+READ_ERRORS = (OSError, KeyError, ValueError, TypeError, AssertionError, AttributeError)
+
+
 def text(v):
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
-def op_from_node(node, name, dt):
-    """(Op, bias or None) of one weight node; ``dt``: the step in the graph's time unit (for delays)."""
-    kind = type(node).__name__
-    if kind in ("Conv1d", "Conv2d"):
-        pad = node.padding
-        if isinstance(pad, str) or len(set(np.atleast_1d(pad).tolist())) != 1:
-            raise InputError(f"node {name}: only equal integer padding is supported, got {pad!r}")
-        stride = np.atleast_1d(node.stride)
-        if len(set(stride.tolist())) != 1:
-            raise InputError(f"node {name}: only equal strides are supported, got {stride.tolist()}")
-        if np.any(np.atleast_1d(node.dilation) != 1):
-            raise InputError(f"node {name}: dilation is not supported")
-        b = np.asarray(node.bias, float) if node.bias is not None else None
-        return Op("conv", np.asarray(node.weight, float), int(stride[0]), int(np.atleast_1d(pad)[0]),
-                  int(node.groups)), (b if b is not None and np.any(b != 0) else None)
-    if kind in ("SumPool2d", "AvgPool2d"):
+def _conv(node, name, dt):
+    pad = node.padding
+    if isinstance(pad, str) or len(set(np.atleast_1d(pad).tolist())) != 1:
+        raise InputError(f"node {name}: only equal integer padding is supported, got {pad!r}")
+    stride = np.atleast_1d(node.stride)
+    if len(set(stride.tolist())) != 1:
+        raise InputError(f"node {name}: only equal strides are supported, got {stride.tolist()}")
+    if np.any(np.atleast_1d(node.dilation) != 1):
+        raise InputError(f"node {name}: dilation is not supported")
+    b = np.asarray(node.bias, float) if node.bias is not None else None
+    return Conv(np.asarray(node.weight, float), int(stride[0]), int(np.atleast_1d(pad)[0]),
+                int(node.groups)), (b if b is not None and np.any(b != 0) else None)
+
+
+def _pool(pool):
+    def build(node, name, dt):
         k = tuple(int(v) for v in np.atleast_1d(node.kernel_size))
         if tuple(int(v) for v in np.atleast_1d(node.stride)) != k or np.any(np.asarray(node.padding) != 0):
             raise InputError(f"node {name}: only non-overlapping pools without padding are supported")
-        return Op("avgpool" if kind == "AvgPool2d" else "sumpool", kernel=k), None
-    if kind == "Flatten":
-        return Op("flatten"), None
-    if kind == "Affine":
-        return Op("dense", np.asarray(node.weight, float)), np.asarray(node.bias, float)
-    if kind == "Linear":
-        return Op("dense", np.asarray(node.weight, float)), None
-    if kind == "Scale":
-        vals = np.unique(np.asarray(node.scale, float))
-        return Op("scale", vals[0] if len(vals) == 1 else np.asarray(node.scale, float)), None
-    if kind == "Delay":
-        return Op("delay", stride=_delay_steps(name, node.delay, dt)), None
-    raise InputError(f"node {name}: {kind} is not supported")
+        return pool(k), None
+    return build
+
+
+def _scale(node, name, dt):
+    vals = np.unique(np.asarray(node.scale, float))
+    return Scale(vals[0] if len(vals) == 1 else np.asarray(node.scale, float)), None
+
+
+# NIR node class name -> builder of (op, bias or None); keyed by name so that nir stays an optional import
+FROM_NODE = {
+    "Affine": lambda node, name, dt: (Dense(np.asarray(node.weight, float)), np.asarray(node.bias, float)),
+    "Linear": lambda node, name, dt: (Dense(np.asarray(node.weight, float)), None),
+    "Conv1d": _conv,
+    "Conv2d": _conv,
+    "SumPool2d": _pool(SumPool),
+    "AvgPool2d": _pool(AvgPool),
+    "Flatten": lambda node, name, dt: (Flatten(), None),
+    "Scale": _scale,
+    "Delay": lambda node, name, dt: (Delay(_delay_steps(name, node.delay, dt)), None),
+}
+
+
+def op_from_node(node, name, dt):
+    """(op, bias or None) of one weight node; ``dt``: the step in the graph's time unit (for delays)."""
+    kind = type(node).__name__
+    build = FROM_NODE.get(kind)
+    if build is None:
+        raise InputError(f"node {name}: {kind} is not supported (weight nodes: {', '.join(FROM_NODE)})")
+    return build(node, name, dt)
 
 
 def _delay_steps(name, delay, dt) -> int:

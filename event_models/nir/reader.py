@@ -28,13 +28,14 @@ import numpy as np
 
 from hippocam.errors import InputError
 
-from ..snn.net import Layer, Net, Neuron, Op
+from ..snn.net import Layer, Net, Neuron
+from ..snn.ops import Delay, Scale
 from .load import from_nir
-from .nodes import nir_module as _nir, op_from_node, text as _s, topological
+from .nodes import FROM_NODE, READ_ERRORS, nir_module as _nir, op_from_node, text as _s, topological
 
 TIME_UNITS = {"ms": 1.0, "s": 1000.0, "us": 1e-3}
 INTEGRATORS = ("euler", "exact")
-WEIGHT_NODES = ("Affine", "Linear", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten", "Scale", "Delay")
+WEIGHT_NODES = tuple(FROM_NODE)
 NEURON_NODES = ("IF", "LIF", "CubaLIF", "LI", "CubaLI")
 
 
@@ -74,7 +75,7 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
             raise InputError(f"{graph}: no such NIR file")
         try:
             graph = nir.read(str(graph))
-        except Exception as err:  # noqa: BLE001  h5py and nir raise many kinds on a bad file
+        except READ_ERRORS as err:
             raise InputError(f"{source}: not a readable NIR file ({type(err).__name__}: {err})") from None
     meta = {k: _s(v) for k, v in (graph.metadata or {}).items()}
     if meta.get("producer") == "hippocam.event_models":
@@ -123,14 +124,14 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
                 if b is not None:
                     if node_bias is not None:
                         raise InputError(f"node {cur}: only one biased node per chain is supported")
-                    if any(o.kind != "delay" for o in chain[:-1]):
+                    if any(not isinstance(o, Delay) for o in chain[:-1]):
                         raise InputError(f"node {cur}: a bias must sit on the last weight node before {target}")
                     node_bias = b
                 ps = preds.get(cur, [])
                 if len(ps) != 1:
                     raise InputError(f"node {cur}: a weight node must have exactly one input, has {len(ps)}")
                 cur = ps[0]
-            chain = tuple(reversed(chain)) + (Op("scale", np.asarray(jump)),)
+            chain = tuple(reversed(chain)) + (Scale(np.asarray(jump)),)
             if node_bias is not None:
                 bias = bias + np.broadcast_to(_expand_bias(node_bias, shape, cur, target), bias.shape) * bias_gain
             if cur != inp and not layers[index[cur]].spiking:

@@ -296,20 +296,21 @@ CALIBRATION_SAMPLES = 256
 
 
 def _fingerprint(net: Net) -> str:
+    from hippocam.event_models.snn.ops import op_array, op_key
     digest = hashlib.sha1(json.dumps([net.name, net.levels, list(net.input_shape), net.dataset],
                                      sort_keys=True, default=str).encode())
     for layer in net.layers:
         digest.update(np.float64(layer.threshold).tobytes())
         digest.update(json.dumps([list(layer.shape), layer.spiking, layer.neuron.as_dict() if layer.neuron else None,
-                                  [[src, [(op.kind, op.stride, op.padding, op.groups, list(op.kernel)) for op in chain]]
+                                  [[src, [op_key(op) for op in chain]]
                                    for src, chain in layer.inputs]], default=str).encode())
         for b in (layer.bias, layer.snn_bias):
             if b is not None:
                 digest.update(np.ascontiguousarray(b, dtype=np.float64).tobytes())
         for _, chain in layer.inputs:
             for op in chain:
-                if op.weight is not None:
-                    digest.update(np.ascontiguousarray(op.weight, dtype=np.float64).tobytes())
+                if op_array(op) is not None:
+                    digest.update(np.ascontiguousarray(op_array(op), dtype=np.float64).tobytes())
     return digest.hexdigest()[:16]
 
 

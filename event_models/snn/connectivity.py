@@ -1,6 +1,6 @@
 """Weight chains of a ``net.Net`` as explicit synapse lists: the form every PyNN backend can build.
 
-A chain (``net.Op`` sequence) is a linear map from a source tensor (C, *S) to a target tensor; here it becomes a
+A chain (a sequence of ``ops``) is a linear map from a source tensor (C, *S) to a target tensor; here it becomes a
 sparse matrix M (target size x source size, C order) with ``M @ x.ravel() == apply_chain(chain, x)``. Conv, pool,
 flatten, dense and scale ops are turned into index arithmetic (no dense identity is ever pushed through the ops),
 so a 16^3 voxel conv becomes a few million synapses in well under a second. Products of the ops' matrices give the
@@ -11,17 +11,21 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .net import Net, Op, chain_delay
+from hippocam.errors import InputError
+
+from .net import Net
+from .ops import AvgPool, Conv, Delay, Dense, Flatten, Op, Scale, SumPool, chain_delay, unknown
 
 
-def _conv_matrix(op: Op, in_shape: tuple[int, ...]) -> tuple[sp.csr_matrix, tuple[int, ...]]:
+def _conv_matrix(op: Conv, in_shape: tuple[int, ...]) -> tuple[sp.csr_matrix, tuple[int, ...]]:
     w = np.asarray(op.weight, float)
     nd = w.ndim - 2
     cin, spatial = in_shape[0], tuple(in_shape[1:])
     cout, cin_g = w.shape[:2]
     ksize = w.shape[2:]
     if len(spatial) != nd or cin != cin_g * op.groups:
-        raise ValueError(f"a conv of weight {w.shape} (groups {op.groups}) cannot take an input of shape {in_shape}")
+        raise InputError(f"a conv of weight {w.shape} (groups {op.groups}) cannot take an input of shape "
+                         f"{in_shape}; give it {cin_g * op.groups} channels and {nd} spatial axes")
     out_sp = tuple((s + 2 * op.padding - k) // op.stride + 1 for s, k in zip(spatial, ksize))
     n_in_sp, n_out_sp = int(np.prod(spatial)), int(np.prod(out_sp))
     positions = np.stack(np.unravel_index(np.arange(n_out_sp), out_sp), axis=1)      # (n_out_sp, nd)
@@ -49,44 +53,63 @@ def _conv_matrix(op: Op, in_shape: tuple[int, ...]) -> tuple[sp.csr_matrix, tupl
     return m.tocsr(), (cout,) + out_sp
 
 
-def _pool_matrix(op: Op, in_shape: tuple[int, ...]) -> tuple[sp.csr_matrix, tuple[int, ...]]:
+def _pool_matrix(op: SumPool | AvgPool, in_shape: tuple[int, ...]) -> tuple[sp.csr_matrix, tuple[int, ...]]:
     kernel = tuple(op.kernel)
     nd = len(kernel)
     lead, spatial = tuple(in_shape[:-nd]), tuple(in_shape[-nd:])
     if any(s % k for s, k in zip(spatial, kernel)):
-        raise ValueError(f"a pool of kernel {kernel} does not divide the input shape {in_shape}")
+        raise InputError(f"a pool of kernel {kernel} does not divide the input shape {in_shape}; "
+                         "pools are non-overlapping: pick a kernel that divides every pooled axis")
     out_shape = lead + tuple(s // k for s, k in zip(spatial, kernel))
     idx = np.unravel_index(np.arange(int(np.prod(in_shape))), in_shape)
     out_idx = idx[:len(lead)] + tuple(i // k for i, k in zip(idx[len(lead):], kernel))
     rows = np.ravel_multi_index(out_idx, out_shape)
-    value = 1.0 / float(np.prod(kernel)) if op.kind == "avgpool" else 1.0
+    value = 1.0 / float(np.prod(kernel)) if isinstance(op, AvgPool) else 1.0
     n_in = len(rows)
     m = sp.csr_matrix((np.full(n_in, value), (rows, np.arange(n_in))), shape=(int(np.prod(out_shape)), n_in))
     return m, out_shape
 
 
+def _dense_matrix(op: Dense, in_shape: tuple[int, ...]) -> tuple[sp.csr_matrix, tuple[int, ...]]:
+    w = np.asarray(op.weight, float)
+    n = int(np.prod(in_shape))
+    if w.shape[1] != n:
+        raise InputError(f"a dense weight {w.shape} cannot take an input of {n} values; its second axis must be {n}")
+    return sp.csr_matrix(w), (w.shape[0],)
+
+
+def _scale_matrix(op: Scale, in_shape: tuple[int, ...]) -> tuple[sp.csr_matrix, tuple[int, ...]]:
+    factor = np.asarray(op.factor, float)
+    try:
+        s = np.broadcast_to(factor, in_shape).ravel()
+    except ValueError:
+        raise InputError(f"a scale of shape {factor.shape} cannot multiply an input of shape {in_shape}; give a "
+                         "scalar or an array of the input's shape") from None
+    return sp.diags(s, format="csr"), in_shape
+
+
+def _identity(n: int, shape: tuple[int, ...]) -> tuple[sp.csr_matrix, tuple[int, ...]]:
+    return sp.identity(n, format="csr"), shape
+
+
+MATRIX = {
+    Conv: _conv_matrix,
+    SumPool: _pool_matrix,
+    AvgPool: _pool_matrix,
+    Dense: _dense_matrix,
+    Scale: _scale_matrix,
+    Flatten: lambda op, in_shape: _identity(int(np.prod(in_shape)), (int(np.prod(in_shape)),)),
+    Delay: lambda op, in_shape: _identity(int(np.prod(in_shape)), in_shape),   # timing only (``chain_delay``)
+}
+
+
 def op_matrix(op: Op, in_shape: tuple[int, ...]) -> tuple[sp.csr_matrix, tuple[int, ...]]:
     """The sparse matrix (out size x in size) of one op on an input of ``in_shape`` (no batch axis), and the
     output shape."""
-    in_shape = tuple(int(s) for s in in_shape)
-    n = int(np.prod(in_shape))
-    if op.kind == "conv":
-        return _conv_matrix(op, in_shape)
-    if op.kind in ("sumpool", "avgpool"):
-        return _pool_matrix(op, in_shape)
-    if op.kind == "flatten":
-        return sp.identity(n, format="csr"), (n,)
-    if op.kind == "delay":                      # timing only (see ``chain_delay``)
-        return sp.identity(n, format="csr"), in_shape
-    if op.kind == "dense":
-        w = np.asarray(op.weight, float)
-        if w.shape[1] != n:
-            raise ValueError(f"a dense weight {w.shape} cannot take an input of {n} values")
-        return sp.csr_matrix(w), (w.shape[0],)
-    if op.kind == "scale":
-        s = np.broadcast_to(np.asarray(op.weight, float), in_shape).ravel()
-        return sp.diags(s, format="csr"), in_shape
-    raise ValueError(f"unknown op {op.kind!r}")
+    fn = MATRIX.get(type(op))
+    if fn is None:
+        raise unknown(op, "op_matrix")
+    return fn(op, tuple(int(s) for s in in_shape))
 
 
 def chain_matrix(chain, in_shape) -> tuple[sp.csr_matrix, tuple[int, ...]]:
@@ -110,7 +133,8 @@ def layer_matrices(net: Net, index: int) -> dict[tuple[int, int], sp.csr_matrix]
         in_shape = net.input_shape if src < 0 else net.layers[src].shape
         m, shape = chain_matrix(chain, in_shape)
         if int(np.prod(shape)) != int(np.prod(layer.shape)):
-            raise ValueError(f"layer {layer.name}: a chain from {src} gives shape {shape}, not {layer.shape}")
+            raise InputError(f"layer {layer.name}: a chain from {src} gives shape {shape}, not {layer.shape}; "
+                             "fix the chain's ops or the layer's shape")
         key = (src, chain_delay(chain))
         out[key] = (out[key] + m).tocsr() if key in out else m
     for m in out.values():

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import refsim
-from .net import Net, apply_chain, default_batch, forward, indicator_chain
+from .net import Net, default_batch, forward
+from .ops import apply_chain, indicator_chain
 
 PJ_MAC = 4.6
 PJ_AC = 0.9

@@ -7,11 +7,8 @@ and its output ``k = clip(floor((I + theta/2) / theta), 0, D)`` -- the quantised
 subtraction reproduces (``refsim``). The last layer is a non-spiking read-out: its count-space input ``I`` is the
 logits (times D). Weights are plain numpy arrays so other tools (NIR, PyNN builders) can use them directly.
 
-A chain is a sequence of linear ops from a source layer (or the input, index -1): ``conv`` (2-D or 3-D, weight
-(Cout, Cin/groups, *kernel), stride, zero padding, groups), ``sumpool``/``avgpool`` (non-overlapping, kernel =
-stride), ``flatten`` (C order), ``dense`` (weight (out, in)), ``scale`` (a scalar: identity shortcuts; or an
-array over the target's shape), ``delay`` (``stride`` steps: the chain acts on the source's spikes of that many
-steps earlier; imported graphs only).
+A layer's inputs are chains: sequences of linear ops (``ops``: ``Conv``, ``Dense``, ``SumPool``, ``AvgPool``,
+``Flatten``, ``Scale``, ``Delay``) from a source layer or the input (index -1).
 """
 from __future__ import annotations
 
@@ -21,28 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from hippocam.errors import InputError
+
+# chain_delay is re-exported: the PyNN conversion imports it from here
+from .ops import WEIGHTED, Op, apply_chain, chain_delay, from_record, op_array, to_record  # noqa: F401
 
 FORMAT = "hippocam-event-net"
 VERSION = 1
 
 
 @dataclass(frozen=True)
-class Op:
-    """One linear step of a weight chain (see the module docstring)."""
-    kind: str
-    weight: np.ndarray | None = None
-    stride: int = 1
-    padding: int = 0
-    groups: int = 1
-    kernel: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
 class Neuron:
-    """Discrete-time dynamics of an imported layer (``nir_import``), per step of the simulation:
+    """Discrete-time dynamics of an imported layer (``nir.reader``), per step of the simulation:
 
         i[t] = i_decay * i[t-1] + input[t]                      (only with a synaptic current, ``i_decay`` set)
         v[t] = v_leak + v_decay * (v[t-1] - v_leak) + drive[t]  (drive = i[t], or input[t] without a current)
@@ -96,99 +84,8 @@ class Net:
         n = 0
         for layer in self.layers:
             n += layer.bias.size
-            n += sum(op.weight.size for _, chain in layer.inputs for op in chain if op.kind in ("conv", "dense"))
+            n += sum(op.weight.size for _, chain in layer.inputs for op in chain if isinstance(op, WEIGHTED))
         return n
-
-
-# -------------------------------------------------------------------------------------------------- ops
-def conv(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0, groups: int = 1) -> np.ndarray:
-    """N-d cross-correlation (PyTorch's conv): x (B, Cin, *S), w (Cout, Cin/groups, *K) -> (B, Cout, *S')."""
-    nd = w.ndim - 2
-    if padding:
-        x = np.pad(x, [(0, 0), (0, 0)] + [(padding, padding)] * nd)
-    b, cin = x.shape[:2]
-    cout, cin_g = w.shape[:2]
-    ksize = w.shape[2:]
-    out_sp = tuple((s - k) // stride + 1 for s, k in zip(x.shape[2:], ksize))
-    if groups == 1 and stride == 1 and all(k == 1 for k in ksize):
-        # pointwise: one matrix product over channels
-        return np.matmul(w.reshape(cout, cin), x.reshape(b, cin, -1)).reshape((b, cout) + out_sp)
-    if cin_g == 1 and groups == cin:
-        # depthwise: one multiply-add of a shifted view per kernel offset (no im2col copy)
-        m = cout // groups
-        out = np.zeros((b, groups, m) + out_sp)
-        for off in np.ndindex(*ksize):
-            sl = tuple(slice(o, o + stride * (n - 1) + 1, stride) for o, n in zip(off, out_sp))
-            xs = x[(slice(None), slice(None)) + sl][:, :, None]
-            out += xs * w[(slice(None), 0) + off].reshape((1, groups, m) + (1,) * nd)
-        return out.reshape((b, cout) + out_sp)
-    win = sliding_window_view(x, ksize, axis=tuple(range(2, 2 + nd)))
-    win = win[(slice(None), slice(None)) + (slice(None, None, stride),) * nd]     # (B, Cin, *S', *K)
-    outs = []
-    cg = cout // groups
-    for g in range(groups):
-        wg = win[:, g * cin_g:(g + 1) * cin_g]
-        # im2col: (B, *S', Cin_g, *K) rows times the (Cin_g*K, Cout_g) weight matrix, through BLAS
-        cols = np.moveaxis(wg, 1, 1 + nd).reshape(-1, cin_g * int(np.prod(ksize)))
-        res = cols @ w[g * cg:(g + 1) * cg].reshape(cg, -1).T
-        outs.append(np.moveaxis(res.reshape((b,) + out_sp + (cg,)), -1, 1))
-    return outs[0] if groups == 1 else np.concatenate(outs, axis=1)
-
-
-def sumpool(x: np.ndarray, kernel: tuple[int, ...]) -> np.ndarray:
-    """Non-overlapping sum pooling over the trailing len(kernel) axes (sizes must divide)."""
-    nd = len(kernel)
-    shape = x.shape[:-nd]
-    for s, k in zip(x.shape[-nd:], kernel):
-        shape += (s // k, k)
-    y = x.reshape(shape)
-    return y.sum(axis=tuple(range(x.ndim - nd + 1, x.ndim + nd, 2)))
-
-
-def apply_op(op: Op, x: np.ndarray) -> np.ndarray:
-    """Apply one op to a batch x (B, *shape)."""
-    if op.kind == "conv":
-        return conv(x, op.weight, op.stride, op.padding, op.groups)
-    if op.kind == "sumpool":
-        return sumpool(x, op.kernel)
-    if op.kind == "avgpool":
-        return sumpool(x, op.kernel) / float(np.prod(op.kernel))
-    if op.kind == "flatten":
-        return x.reshape(len(x), -1)
-    if op.kind == "dense":
-        return x @ op.weight.T
-    if op.kind == "scale":
-        return x * op.weight
-    if op.kind == "delay":     # timing only: ``refsim`` picks the right step, the values pass unchanged
-        return x
-    raise ValueError(f"unknown op {op.kind!r}")
-
-
-def apply_chain(chain, x: np.ndarray) -> np.ndarray:
-    for op in chain:
-        x = apply_op(op, x)
-    return x
-
-
-def chain_delay(chain) -> int:
-    """Steps of delay along a chain (its ``delay`` ops)."""
-    return sum(int(op.stride) for op in chain if op.kind == "delay")
-
-
-def indicator_chain(chain) -> tuple[Op, ...]:
-    """The chain with every weight replaced by 1 where it is non-zero (and pooling as a plain sum): applied to
-    spike counts it counts synaptic events, applied to ones it counts synapses (fan-in)."""
-    out = []
-    for op in chain:
-        if op.kind in ("conv", "dense"):
-            out.append(Op(op.kind, (op.weight != 0).astype(float), op.stride, op.padding, op.groups, op.kernel))
-        elif op.kind == "avgpool":
-            out.append(Op("sumpool", None, op.stride, op.padding, op.groups, op.kernel))
-        elif op.kind == "scale":
-            out.append(Op("scale", np.asarray(float(np.any(op.weight != 0)))))
-        else:
-            out.append(op)
-    return tuple(out)
 
 
 def bias_term(layer: Layer, snn: bool = False) -> np.ndarray:
@@ -247,11 +144,10 @@ def check_input(net: Net, counts: np.ndarray) -> None:
 
 # ------------------------------------------------------------------------------------------ save / load
 def _op_spec(op: Op, key: str, arrays: dict) -> dict:
-    d = {"kind": op.kind, "stride": op.stride, "padding": op.padding, "groups": op.groups,
-         "kernel": list(op.kernel)}
-    if op.weight is not None:
-        arrays[key] = np.asarray(op.weight, np.float32)
-    return d
+    array = op_array(op)
+    if array is not None:
+        arrays[key] = np.asarray(array, np.float32)
+    return to_record(op)
 
 
 def save(net: Net, path) -> Path:
@@ -292,12 +188,21 @@ def load(path) -> Net:
         raise InputError(f"{path}: not a hippocam event model (format {spec.get('format')!r})")
     if spec.get("version") != VERSION:
         raise InputError(f"{path}: model format version {spec.get('version')}; this hippocam reads {VERSION}")
+    try:
+        return _from_spec(spec, arrays)
+    except InputError as err:
+        raise InputError(f"{path}: {err}") from None
+    except (KeyError, TypeError) as err:
+        raise InputError(f"{path}: a damaged hippocam event model ({err.__class__.__name__} {err}); "
+                         "write it again with 'hippocam event train'") from None
+
+
+def _from_spec(spec: dict, arrays: dict) -> Net:
     layers = []
     for i, ls in enumerate(spec["layers"]):
         inputs = []
         for j, ins in enumerate(ls["inputs"]):
-            chain = tuple(Op(o["kind"], arrays.get(f"L{i}.in{j}.op{k}"), o["stride"], o["padding"], o["groups"],
-                             tuple(o["kernel"])) for k, o in enumerate(ins["ops"]))
+            chain = tuple(from_record(o, arrays.get(f"L{i}.in{j}.op{k}")) for k, o in enumerate(ins["ops"]))
             inputs.append((ins["source"], chain))
         snn_bias = arrays[f"L{i}.snn_bias"].astype(float) if f"L{i}.snn_bias" in arrays else None
         neuron = Neuron(**ls["neuron"]) if ls.get("neuron") else None

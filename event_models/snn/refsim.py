@@ -24,7 +24,8 @@ import numpy as np
 from hippocam.errors import InputError
 
 from hippocam.event_models.data import encodings
-from .net import Net, apply_chain, bias_term, chain_delay, check_input, default_batch, indicator_chain
+from .net import Net, bias_term, check_input, default_batch
+from .ops import apply_chain, chain_delay, indicator_chain
 
 RESETS = ("subtract", "value")
 MODES = ("binary", "multispike")

@@ -2,7 +2,7 @@
 
 Why: a trained net's SNN resets by subtraction (``refsim``'s default), which keeps the membrane's residue above
 the threshold; PyNN cells reset to a value. Recalibrating the biases for the reset to a value
-(``pynn_net.calibrated_for_reset_to_value``) keeps most of the accuracy on small nets, not on the point and
+(``pynn.convert.calibrated_for_reset_to_value``) keeps most of the accuracy on small nets, not on the point and
 voxel nets (10-20 points lost at T = 8..32). Here the SNN itself is trained: ``refsim``'s binary IF network (spike
 input from ``encodings.spread``, reset to ``v_reset`` theta, start at ``v_init`` theta, T steps) unrolled in torch,
 the spike's derivative replaced by a fast-sigmoid surrogate (width ``SURROGATE_WIDTH`` theta), the loss the cross
@@ -21,7 +21,8 @@ import numpy as np
 from hippocam.errors import InputError
 
 from hippocam.event_models.data import encodings
-from hippocam.event_models.snn.net import Net, Op, bias_term
+from hippocam.event_models.snn.net import Net, bias_term
+from hippocam.event_models.snn.ops import WEIGHTED, AvgPool, Conv, Delay, Dense, Flatten, Op, Scale, SumPool
 from .train import require_torch, torch
 
 if torch is not None:
@@ -59,7 +60,7 @@ def check_tunable(net: Net) -> None:
                              "the nets 'hippocam event train' makes (IF layers)")
         for _, chain in layer.inputs:
             for op in chain:
-                if op.kind == "delay":
+                if isinstance(op, Delay):
                     raise InputError(f"{net.name}: layer {layer.name!r} has a delayed input; fine-tuning does "
                                      "not unroll delays")
 
@@ -80,6 +81,24 @@ if torch is not None:
             (u,) = ctx.saved_tensors
             return g / (SURROGATE_WIDTH * (1 + u.abs() / SURROGATE_WIDTH) ** 2)
 
+    def _conv(module, op, key, x):
+        w = module.weights[module.where[key]]
+        fn = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[w.dim() - 2]
+        return fn(x, w, None, op.stride, op.padding, 1, op.groups)
+
+    def _avgpool(x, kernel):
+        return {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[len(kernel)](x, tuple(kernel))
+
+    # op class -> its torch form (module, op, (layer, chain, op) index, x); the weights are the module's parameters
+    _TORCH = {
+        Conv: _conv,
+        Dense: lambda module, op, key, x: F.linear(x, module.weights[module.where[key]]),
+        SumPool: lambda module, op, key, x: _avgpool(x, op.kernel) * float(np.prod(op.kernel)),
+        AvgPool: lambda module, op, key, x: _avgpool(x, op.kernel),
+        Flatten: lambda module, op, key, x: x.reshape(len(x), -1),
+        Scale: lambda module, op, key, x: x * torch.as_tensor(np.asarray(op.factor, np.float32)),
+    }
+
     class Unrolled(nn.Module):
         """``refsim.simulate`` (binary mode, spike input, reset to a value) as a differentiable torch module."""
 
@@ -93,28 +112,17 @@ if torch is not None:
             for i, layer in enumerate(net.layers):
                 for j, (_, chain) in enumerate(layer.inputs):
                     for k, op in enumerate(chain):
-                        if op.kind in ("conv", "dense"):
+                        if isinstance(op, WEIGHTED):
                             self.where[(i, j, k)] = len(self.weights)
                             self.weights.append(nn.Parameter(torch.tensor(np.asarray(op.weight, np.float32))))
                 self.biases.append(nn.Parameter(torch.tensor(
                     bias_term(layer, snn=True)[0].astype(np.float32))))
 
         def _op(self, op: Op, key, x):
-            if op.kind in ("conv", "dense"):
-                w = self.weights[self.where[key]]
-                if op.kind == "dense":
-                    return F.linear(x, w)
-                fn = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[w.dim() - 2]
-                return fn(x, w, None, op.stride, op.padding, 1, op.groups)
-            if op.kind in ("sumpool", "avgpool"):
-                fn = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[len(op.kernel)]
-                y = fn(x, tuple(op.kernel))
-                return y * float(np.prod(op.kernel)) if op.kind == "sumpool" else y
-            if op.kind == "flatten":
-                return x.reshape(len(x), -1)
-            if op.kind == "scale":
-                return x * torch.as_tensor(np.asarray(op.weight, np.float32))
-            raise InputError(f"fine-tuning cannot unroll op {op.kind!r}")
+            fn = _TORCH.get(type(op))
+            if fn is None:
+                raise InputError(f"fine-tuning cannot unroll a {type(op).__name__} op")
+            return fn(self, op, key, x)
 
         def forward(self, trains):
             """trains: (T, B, *input_shape) 0/1 -> read-out membrane after T steps (B, classes)."""

@@ -16,7 +16,8 @@ import numpy as np
 
 from hippocam.errors import InputError
 
-from hippocam.event_models.snn.net import Layer, Net, Op
+from hippocam.event_models.snn.net import Layer, Net
+from hippocam.event_models.snn.ops import AvgPool, Conv, Dense, Flatten, Scale
 
 try:
     import torch
@@ -32,11 +33,41 @@ def require_torch():
 
 
 # ----------------------------------------------------------------------------------------- architecture spec
+# The layers a recipe trains: sizes, no weights (the exported net's ``snn.ops`` carry those).
+@dataclass(frozen=True)
+class ConvSpec:
+    """An ``nd``-D convolution from ``cin`` to ``cout`` channels, kernel ``k`` per axis."""
+    cin: int
+    cout: int
+    k: int
+    stride: int = 1
+    pad: int = 0
+    groups: int = 1
+    nd: int = 2
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """Non-overlapping average pooling."""
+    kernel: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FlattenSpec:
+    pass
+
+
+@dataclass(frozen=True)
+class DenseSpec:
+    fin: int
+    fout: int
+
+
 @dataclass(frozen=True)
 class Unit:
-    """One population: ``ops`` applied to source ``src`` (-1 = input); ``add``: a shortcut source whose activation
-    is added before the activation; ``spiking=False`` for the read-out. Ops: ("conv", cin, cout, k, stride, pad,
-    groups, nd), ("avgpool", kernel tuple), ("flatten",), ("dense", fin, fout)."""
+    """One population: ``ops`` (``ConvSpec``, ``PoolSpec``, ``FlattenSpec``, ``DenseSpec``) applied to source
+    ``src`` (-1 = input); ``add``: a shortcut source whose activation is added before the activation;
+    ``spiking=False`` for the read-out."""
     name: str
     src: int
     ops: tuple
@@ -107,18 +138,16 @@ if torch is not None:
     class WeightOp(nn.Module):
         """A conv or dense weight with optional 4-bit LSQ quantisation."""
 
-        def __init__(self, spec, w4, bias):
+        def __init__(self, spec: ConvSpec | DenseSpec, w4, bias):
             super().__init__()
             self.spec = spec
-            kind = spec[0]
-            if kind == "conv":
-                _, cin, cout, k, stride, pad, groups, nd = spec
-                mod = (nn.Conv2d if nd == 2 else nn.Conv3d)(cin, cout, k, stride, pad, groups=groups, bias=bias)
-                self.fn = F.conv2d if nd == 2 else F.conv3d
-                self.kw = dict(stride=stride, padding=pad, groups=groups)
+            if isinstance(spec, ConvSpec):
+                mod = (nn.Conv2d if spec.nd == 2 else nn.Conv3d)(spec.cin, spec.cout, spec.k, spec.stride, spec.pad,
+                                                                 groups=spec.groups, bias=bias)
+                self.fn = F.conv2d if spec.nd == 2 else F.conv3d
+                self.kw = dict(stride=spec.stride, padding=spec.pad, groups=spec.groups)
             else:
-                _, fin, fout = spec
-                mod = nn.Linear(fin, fout, bias=bias)
+                mod = nn.Linear(spec.fin, spec.fout, bias=bias)
                 self.fn, self.kw = F.linear, {}
             self.weight, self.bias = mod.weight, mod.bias
             self.w4 = w4
@@ -140,19 +169,20 @@ if torch is not None:
             for u in recipe.units:
                 mods = []
                 for op in u.ops:
-                    if op[0] in ("conv", "dense"):
+                    if isinstance(op, (ConvSpec, DenseSpec)):
                         mods.append(WeightOp(op, recipe.w4, bias=not u.spiking))
-                    elif op[0] == "avgpool":
-                        k = op[1]
+                    elif isinstance(op, PoolSpec):
+                        k = op.kernel
                         mods.append(nn.AvgPool2d(k) if len(k) == 2 else nn.AvgPool3d(k))
-                    elif op[0] == "flatten":
+                    elif isinstance(op, FlattenSpec):
                         mods.append(nn.Flatten())
                     else:
-                        raise ValueError(op)
+                        raise InputError(f"unit {u.name}: {op!r} is not a layer spec; use ConvSpec, PoolSpec, "
+                                         "FlattenSpec or DenseSpec")
                 self.chains.append(nn.Sequential(*mods))
-                last = [op for op in u.ops if op[0] in ("conv", "dense")][-1]
-                cout = last[2]
-                nd = last[7] if last[0] == "conv" else 0
+                last = [op for op in u.ops if isinstance(op, (ConvSpec, DenseSpec))][-1]
+                cout = last.cout if isinstance(last, ConvSpec) else last.fout
+                nd = last.nd if isinstance(last, ConvSpec) else 0
                 self.norms.append({0: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[nd](cout)
                                   if u.spiking else nn.Identity())
                 self.acts.append(QAct(levels) if u.spiking else nn.Identity())
@@ -301,17 +331,17 @@ def export(model, recipe: Recipe, classes=()) -> Net:
                         w = w * lam_src       # the source emits counts k; its value is lam * k / D
                     if m is wops[-1]:
                         bias = b
-                    if spec[0] == "conv":
-                        ops.append(Op("conv", w.astype(np.float32), spec[4], spec[5], spec[6]))
+                    if isinstance(spec, ConvSpec):
+                        ops.append(Conv(w.astype(np.float32), spec.stride, spec.pad, spec.groups))
                     else:
-                        ops.append(Op("dense", w.astype(np.float32)))
-                elif spec[0] == "avgpool":
-                    ops.append(Op("avgpool", kernel=tuple(spec[1])))
+                        ops.append(Dense(w.astype(np.float32)))
+                elif isinstance(spec, PoolSpec):
+                    ops.append(AvgPool(tuple(spec.kernel)))
                 else:
-                    ops.append(Op("flatten"))
+                    ops.append(Flatten())
             inputs = [(u.src, tuple(ops))]
             if u.add is not None:
-                inputs.append((u.add, (Op("scale", np.asarray(lams[u.add], np.float32)),)))
+                inputs.append((u.add, (Scale(np.asarray(lams[u.add], np.float32)),)))
             # count space: I = D * z, so the bias (added D times per macro step, once per binary step) stays z's
             layers.append(Layer(u.name, tuple(inputs), bias.astype(np.float32).astype(float),
                                 float(np.float32(lams[i])) if u.spiking else 1.0, shapes[i], u.spiking))
