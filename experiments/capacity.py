@@ -31,6 +31,8 @@ def measure(backend: str, c: int, k: int, n_ops: int, seed: int) -> dict:
     """Build a c x k memory, run ``n_ops`` random operations after ``WARM_UP`` ones, report figures."""
     from hippocam import backends
     from hippocam.cam import Memory, workloads
+    from hippocam.cam.operations import check_sizes
+    c, k = check_sizes(c, k)
     backends.get(backend)  # the simulator's own import is not the memory's size
     base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ops = workloads.random_workload(c, k, n_ops + WARM_UP, seed)
@@ -124,5 +126,10 @@ if __name__ == "__main__":
     import warnings
     warnings.filterwarnings("ignore")
     os.environ.setdefault("PYNEST_QUIET", "1")
+    from hippocam.errors import HippocamError
     b, c_, k_, n_, s_ = sys.argv[1:6]
-    print(json.dumps(measure(b, int(c_), int(k_), int(n_), int(s_))))
+    try:
+        print(json.dumps(measure(b, int(c_), int(k_), int(n_), int(s_))))
+    except HippocamError as err:  # the parent reports the last line of stderr as the size's failure
+        print(f"hippocam: error: {err}", file=sys.stderr)
+        sys.exit(2)
