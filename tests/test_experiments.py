@@ -3,6 +3,7 @@ come from the run (checked against the oracle or against the inputs, never again
 import json
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -76,10 +77,8 @@ def test_stress_states_a_minimum_spacing(tmp_path, backend):
     assert r["minimum_after_learn_ms"] <= 8 and (out / "spacing.png").exists()
 
 
-@BACKENDS
-def test_capacity_counts_match_the_architecture(tmp_path, backend):
-    out, r = run_quick(tmp_path, "capacity", backend=backend)
-    for row in r["rows"]:
+def assert_architecture(rows):
+    for row in rows:
         c, k = row["cue_size"], row["content_size"]
         assert row["neurons"] == 3 * c + 4 * k + 1 + (c + k)  # SPEC.md 2, plus OUT
         assert row["plastic_synapses"] == 2 * c * k
@@ -87,6 +86,36 @@ def test_capacity_counts_match_the_architecture(tmp_path, backend):
         assert row["synapses"] == 2 * c * c + c + 3 * c * k + 6 * k + 2 * (c + k)
         assert row["agreed"] == row["operations"]
         assert row["build_s"] > 0 and row["ops_per_s"] > 0
+
+
+@BACKENDS
+def test_capacity_counts_match_the_architecture(tmp_path, backend):
+    out, r = run_quick(tmp_path, "capacity", backend=backend)
+    assert_architecture(r["rows"])
+
+
+#: a package or module that, if imported, leaves a mark and kills the process
+DECOY = ("import pathlib, sys\n"
+         "pathlib.Path(__file__).with_suffix('.imported').write_text(__name__)\n"
+         "print('decoy imported', file=sys.stderr)\n"
+         "sys.exit(3)\n")
+
+
+def test_decoy_folders_in_the_working_directory_change_nothing(tmp_path):
+    """``python -m`` puts the working directory first on sys.path: a user's own experiments/, backends/ or cam/
+    there must not answer for hippocam's, in the command or in the processes it starts (one per capacity size)."""
+    for name in ("experiments", "backends", "cam"):
+        (tmp_path / name).mkdir()
+        for module in ("__init__.py", "capacity.py", "cli.py"):
+            (tmp_path / name / module).write_text(DECOY)
+    (tmp_path / "errors.py").write_text(DECOY)
+    done = subprocess.run([sys.executable, "-m", "hippocam.experiments.cli", "run", "capacity", "--quick",
+                           "--check", "--out", "out"], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not list(tmp_path.rglob("*.imported")) and "decoy" not in done.stderr + done.stdout
+    r = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert [(row["cue_size"], row["content_size"]) for row in r["rows"]] == [(5, 10), (16, 16)]
+    assert_architecture(r["rows"])
 
 
 @BACKENDS
