@@ -201,7 +201,9 @@ def parser() -> argparse.ArgumentParser:
                    help="event-memory: time slots of the memory; gesture i goes to slot i mod cues (default 16)")
     e.add_argument("--quick", action="store_true", help="a small, fast version (for a first look and tests)")
     e.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
-    e.add_argument("--check", action="store_true", help="exit 1 if any operation disagrees with the oracle")
+    e.add_argument("--check", action="store_true",
+                   help="exit 1 if an operation the experiment expects to be right disagrees with the oracle (at "
+                        "the profile's spacing, with no fault) or a size crashes")
     e.set_defaults(func=cmd_run)
 
     rp = sub.add_parser("report", help="one static HTML page from a results folder")

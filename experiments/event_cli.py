@@ -62,6 +62,8 @@ def cmd_train(args) -> int:
     if clash and not args.force:
         raise InputError(f"{out} already holds {', '.join(n + '.npz' for n in clash)}; choose another --out or "
                          "pass --force to overwrite")
+    from .output import make_folder
+    make_folder(out)  # refused now, not after hours of training
     command = "hippocam event train " + " ".join(shlex.quote(a) for a in sys.argv[3:]) \
         if sys.argv[1:3] == ["event", "train"] else f"hippocam event train {args.family} --seed {seed}"
     print(f"training {', '.join(names)} (seed {seed}) into {out}/")
@@ -192,6 +194,8 @@ def cmd_finetune(args) -> int:
     out = Path(args.out)
     if (out / f"{net.name}.npz").exists() and not args.force:
         raise InputError(f"{out / (net.name + '.npz')} exists; choose another --out or pass --force to overwrite")
+    from .output import make_folder
+    make_folder(out)  # refused now, not after the fine-tuning
     command = "hippocam event finetune " + " ".join(shlex.quote(a) for a in sys.argv[3:]) \
         if sys.argv[1:3] == ["event", "finetune"] else f"hippocam event finetune {args.model}"
     threads = _int(args.threads, "--threads", 1, 64)

@@ -25,9 +25,17 @@ def result_dir(name: str, out: str | None, force: bool = False) -> Path:
         if path.exists() and any(path.iterdir()) and not force:
             raise InputError(f"--out {path} already holds files; choose another folder or pass --force "
                              "to overwrite them")
+    return make_folder(path)
+
+
+def make_folder(path: str | Path) -> Path:
+    """Make ``path`` (and its parents) and check it can be written, before any long work whose results go there."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"--out {path} is a file, not a folder; name a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:  # a file on the way, no permission, a read-only disk: before any long work
+    except OSError as err:  # a file on the way, no permission, a read-only disk
         raise InputError(f"cannot make the results folder {path}: {err.strerror}; choose another --out") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise InputError(f"cannot write into the results folder {path}; choose another --out")

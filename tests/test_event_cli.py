@@ -90,6 +90,16 @@ def test_evaluate_refuses_an_existing_json_before_any_work(tmp_path):
     assert out.read_text() == "{}" and not (tmp_path / "cache").exists()  # no test set was built
 
 
+def test_train_and_finetune_refuse_a_file_as_their_folder_before_any_work(tmp_path):
+    pytest.importorskip("torch")  # without it, both stop earlier: the 'train' extra is missing
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    for argv in (["train", "cnn", "--out", str(taken)], ["finetune", "digits-cnn", "--out", str(taken)]):
+        with pytest.raises(InputError, match="is a file, not a folder"):
+            run(*argv)
+    assert taken.read_text() == "mine" and not (tmp_path / "cache").exists()
+
+
 def test_preview_writes_a_figure_of_each_kind(tmp_path):
     from matplotlib.image import imread
     for kind in ("saccade", "pointcloud", "voxels"):
