@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+from hippocam import backends
+from hippocam.cam import profile
 from hippocam.experiments import report, state_map
 from hippocam.experiments.cli import main
 
@@ -16,8 +18,9 @@ BACKENDS = pytest.mark.parametrize("backend", ["brian2", "nest"])
 
 
 def run_quick(tmp_path, name, *extra, backend="brian2"):
+    """Run ``name --quick --check``: every operation the experiment expects to be right is (exit 0)."""
     out = tmp_path / f"{name}-{backend}"
-    assert main(["run", name, "--quick", "--backend", backend, "--out", str(out), *extra]) == 0
+    assert main(["run", name, "--quick", "--check", "--backend", backend, "--out", str(out), *extra]) == 0
     return out, json.loads((out / "result.json").read_text())
 
 
@@ -70,6 +73,11 @@ def test_images_recall_the_stored_pixels(tmp_path, backend):
 def test_stress_states_a_minimum_spacing(tmp_path, backend):
     out, r = run_quick(tmp_path, "stress", backend=backend)
     assert r["long_run"]["agreed"] == r["long_run"]["operations"] == 200
+    # gated: the long run and the sweep at the profile's spacings and above (5x10 --quick: 100 operations a run)
+    prof = profile.load(backends.info(backend).default_profile)
+    limit = {"learn": prof.spacing_after_learn_ms, "recall": prof.spacing_after_recall_ms}
+    gated = [x for x in r["sweep"] if x["spacing_ms"] >= limit[x["after"]]]
+    assert r["agreed"] == r["total"] == 200 + 100 * len(gated) and len(gated) >= 2
     learn_rows = [x for x in r["sweep"] if x["after"] == "learn"]
     # below the minimum the memory fails; at and above it it does not
     assert any(x["wrong"] > 0 for x in learn_rows)
