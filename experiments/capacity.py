@@ -97,10 +97,11 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, sizes
                      [[f"{r['cue_size']}x{r['content_size']}", r.get("neurons", "-"),
                        f"{r['synapses']} ({r['plastic_synapses']})" if "synapses" in r else "-",
                        r.get("build_s", "-"), r.get("rtf", "-"), r.get("ops_per_s", "-"), r.get("memory_mb", "-"),
-                       f"FAILED: {r['failed']}" if "failed" in r else f"{r['agreed']}/{r['operations']}"] for r in rows])
+                       f"FAILED: {r['failed']}" if "failed" in r else f"{r['agreed']}/{r['operations']}"]
+                      for r in rows])
     (out_dir / "summary.md").write_text(
-        f"# Capacity on {backend}\n\n{n_ops} random operations per size after {WARM_UP} warm-up ones; RTF is wall time / "
-        f"simulated time (SpiNNaker: 1.0). Memory is the peak resident growth of the measuring process after the "
+        f"# Capacity on {backend}\n\n{n_ops} random operations per size after {WARM_UP} warm-up ones; RTF is wall "
+        f"time / simulated time (SpiNNaker: 1.0). Memory is the peak resident growth of the measuring process after the "
         f"simulator is imported.\n\n"
         f"{table}\n")
     return result

@@ -77,7 +77,7 @@ def test_run_writes_the_result_and_never_overwrites(tmp_path, capsys):
 
 
 def test_check_exits_1_when_the_network_disagrees(tmp_path, capsys):
-    # the reference (SpiNNaker) parameters do not work on Brian2 (SPEC.md 7): learning fails
+    # the reference (SpiNNaker) parameters do not work on Brian2 (docs/cam_spec.md §7): learning fails
     assert main(["cam", "run", write(tmp_path, GOOD), "--profile", "reference", "--check"]) == 1
     assert main(["cam", "run", write(tmp_path, GOOD), "--profile", "reference"]) == 0
 

@@ -88,9 +88,9 @@ def test_stress_states_a_minimum_spacing(tmp_path, backend):
 def assert_architecture(rows):
     for row in rows:
         c, k = row["cue_size"], row["content_size"]
-        assert row["neurons"] == 3 * c + 4 * k + 1 + (c + k)  # SPEC.md 2, plus OUT
+        assert row["neurons"] == 3 * c + 4 * k + 1 + (c + k)  # docs/cam_spec.md §2, plus OUT
         assert row["plastic_synapses"] == 2 * c * k
-        # SPEC.md 2's 2c^2 + c + 3ck + 6k internal synapses, plus IN -> and -> OUT (2c + 2k)
+        # docs/cam_spec.md §2: 2c^2 + c + 3ck + 6k internal synapses, plus IN -> and -> OUT (2c + 2k)
         assert row["synapses"] == 2 * c * c + c + 3 * c * k + 6 * k + 2 * (c + k)
         assert row["agreed"] == row["operations"]
         assert row["build_s"] > 0 and row["ops_per_s"] > 0
