@@ -101,8 +101,8 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, sizes
                       for r in rows])
     (out_dir / "summary.md").write_text(
         f"# Capacity on {backend}\n\n{n_ops} random operations per size after {WARM_UP} warm-up ones; RTF is wall "
-        f"time / simulated time (SpiNNaker: 1.0). Memory is the peak resident growth of the measuring process after the "
-        f"simulator is imported.\n\n"
+        f"time / simulated time (SpiNNaker: 1.0). Memory is the peak resident growth of the measuring process after "
+        f"the simulator is imported.\n\n"
         f"{table}\n")
     return result
 
