@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,16 +110,24 @@ DECOY = ("import pathlib, sys\n"
          "sys.exit(3)\n")
 
 
-def test_decoy_folders_in_the_working_directory_change_nothing(tmp_path):
-    """``python -m`` puts the working directory first on sys.path: a user's own experiments/, backends/ or cam/
-    there must not answer for hippocam's, in the command or in the processes it starts (one per capacity size)."""
+def launchers():
+    """The command as ``python -m`` (the working directory first on sys.path) and as installed, if it is."""
+    found = [[sys.executable, "-m", "hippocam.experiments.cli"]]
+    script = shutil.which("hippocam", path=str(Path(sys.executable).parent))
+    return found + ([[script]] if script else [])
+
+
+@pytest.mark.parametrize("launcher", launchers(), ids=lambda argv: "python -m" if len(argv) > 1 else "script")
+def test_decoy_folders_in_the_working_directory_change_nothing(tmp_path, launcher):
+    """A user's own experiments/, backends/ or cam/ in the working directory must not answer for hippocam's, in the
+    command or in the processes it starts (one per capacity size)."""
     for name in ("experiments", "backends", "cam"):
         (tmp_path / name).mkdir()
         for module in ("__init__.py", "capacity.py", "cli.py"):
             (tmp_path / name / module).write_text(DECOY)
     (tmp_path / "errors.py").write_text(DECOY)
-    done = subprocess.run([sys.executable, "-m", "hippocam.experiments.cli", "run", "capacity", "--quick",
-                           "--check", "--out", "out"], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    done = subprocess.run([*launcher, "run", "capacity", "--quick", "--check", "--out", "out"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert not list(tmp_path.rglob("*.imported")) and "decoy" not in done.stderr + done.stdout
     r = json.loads((tmp_path / "out" / "result.json").read_text())
