@@ -1,6 +1,7 @@
 """Small pieces shared by experiments: progress lines, error classification, markdown tables, the check."""
 from __future__ import annotations
 
+import numbers
 import time
 from collections import Counter
 
@@ -52,7 +53,7 @@ def gate_failure(result: dict) -> str | None:
     or one that checked nothing, fails: a gate that cannot fail is no gate.
     """
     agreed, total = result.get("agreed"), result.get("total")
-    if not isinstance(agreed, int) or not isinstance(total, int):
+    if not isinstance(agreed, numbers.Integral) or not isinstance(total, numbers.Integral):  # numpy ints too
         return f"the {result.get('experiment', 'run')} result carries no agreed/total count to check"
     if total == 0:
         return "no operation was checked"
