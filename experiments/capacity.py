@@ -6,6 +6,7 @@ one size to the next.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -23,19 +24,22 @@ NAME = "capacity"
 SIZES = {"brian2": ((5, 10), (16, 16), (32, 32), (64, 64), (128, 128), (256, 256)),
          "nest": ((5, 10), (16, 16), (32, 32), (64, 64), (128, 128), (256, 256), (512, 512), (1024, 1024))}
 QUICK = ((5, 10), (16, 16))
+WARM_UP = 10  # operations before the timed ones (all are checked against the oracle)
 
 
 def measure(backend: str, c: int, k: int, n_ops: int, seed: int) -> dict:
-    """Build a c x k memory, run ``n_ops`` random operations after 10 warm-up ones, report figures."""
+    """Build a c x k memory, run ``n_ops`` random operations after ``WARM_UP`` ones, report figures."""
     from hippocam import backends
     from hippocam.cam import Memory, workloads
+    from hippocam.cam.operations import check_sizes
+    c, k = check_sizes(c, k)
     backends.get(backend)  # the simulator's own import is not the memory's size
     base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    ops = workloads.random_workload(c, k, n_ops + 10, seed)
+    ops = workloads.random_workload(c, k, n_ops + WARM_UP, seed)
     mem = Memory(c, k, backend=backend, record="output")
-    results = mem.run(ops[:10])
+    results = mem.run(ops[:WARM_UP])
     start_ms, t0 = mem.now_ms, time.perf_counter()
-    results += mem.run(ops[10:])
+    results += mem.run(ops[WARM_UP:])
     wall = time.perf_counter() - t0
     spec = mem.spec
     out = {"backend": backend, "cue_size": c, "content_size": k, "neurons": spec.n_neurons,
@@ -48,17 +52,30 @@ def measure(backend: str, c: int, k: int, n_ops: int, seed: int) -> dict:
     return out
 
 
+def child_command(backend: str, c: int, k: int, n_ops: int, seed: int) -> tuple[list[str], dict]:
+    """(argv, environment) of the process that measures one size: it imports the same hippocam as this one
+    (``-P``: the working directory, which may hold a user's folders of any name, is not on its path)."""
+    import hippocam
+    root = os.path.dirname(os.path.dirname(os.path.abspath(hippocam.__file__)))  # not resolved: it may be a link
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    return [sys.executable, "-P", "-m", "hippocam.experiments.capacity", backend, str(c), str(k), str(n_ops),
+            str(seed)], env
+
+
 def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, sizes=None, n_ops: int = 200,
         quick: bool = False) -> dict:
+    """One row per size; a size whose process fails is a row with ``failed`` and counts as that many
+    operations missed, so ``--check`` fails on a crash."""
     sizes = sizes or (QUICK if quick else SIZES.get(backend, SIZES["brian2"]))
     rows = []
     for c, k in sizes:
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "hippocam.experiments.capacity", backend, str(c), str(k), str(n_ops),
-                               str(seed or 0)], capture_output=True, text=True)
+        argv, env = child_command(backend, c, k, n_ops, seed or 0)
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-            rows.append({"backend": backend, "cue_size": c, "content_size": k, "failed": tail})
+            rows.append({"backend": backend, "cue_size": c, "content_size": k, "failed": tail,
+                         "operations": n_ops + WARM_UP, "agreed": 0})
             log(f"  {c}x{k}: FAILED ({tail})")
             continue
         row = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -68,7 +85,8 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, sizes
             f"+{row['memory_mb']:.0f} MB ({time.perf_counter() - t0:.0f} s)")
     ok = [r for r in rows if "failed" not in r]
     result = {"experiment": NAME, "backend": backend, "seed": seed, "rows": rows,
-              "agreed": sum(r["agreed"] for r in ok), "total": sum(r["operations"] for r in ok),
+              "agreed": sum(r["agreed"] for r in rows), "total": sum(r["operations"] for r in rows),
+              "crashed": [f"{r['cue_size']}x{r['content_size']}" for r in rows if "failed" in r],
               "largest_exact": max((f"{r['cue_size']}x{r['content_size']}" for r in ok
                                     if r["agreed"] == r["operations"]), default=None,
                                    key=lambda s: int(s.split("x")[0]) * int(s.split("x")[1]))}
@@ -79,11 +97,12 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, sizes
                      [[f"{r['cue_size']}x{r['content_size']}", r.get("neurons", "-"),
                        f"{r['synapses']} ({r['plastic_synapses']})" if "synapses" in r else "-",
                        r.get("build_s", "-"), r.get("rtf", "-"), r.get("ops_per_s", "-"), r.get("memory_mb", "-"),
-                       f"{r['agreed']}/{r['operations']}" if "agreed" in r else r["failed"]] for r in rows])
+                       f"FAILED: {r['failed']}" if "failed" in r else f"{r['agreed']}/{r['operations']}"]
+                      for r in rows])
     (out_dir / "summary.md").write_text(
-        f"# Capacity on {backend}\n\n{n_ops} random operations per size after 10 warm-up ones; RTF is wall time / "
-        f"simulated time (SpiNNaker: 1.0). Memory is the peak resident growth of the measuring process after the "
-        f"simulator is imported.\n\n"
+        f"# Capacity on {backend}\n\n{n_ops} random operations per size after {WARM_UP} warm-up ones; RTF is wall "
+        f"time / simulated time (SpiNNaker: 1.0). Memory is the peak resident growth of the measuring process after "
+        f"the simulator is imported.\n\n"
         f"{table}\n")
     return result
 
@@ -105,9 +124,13 @@ def _figure(rows, path, backend):
 
 
 if __name__ == "__main__":
-    import os
     import warnings
     warnings.filterwarnings("ignore")
     os.environ.setdefault("PYNEST_QUIET", "1")
+    from hippocam.errors import HippocamError
     b, c_, k_, n_, s_ = sys.argv[1:6]
-    print(json.dumps(measure(b, int(c_), int(k_), int(n_), int(s_))))
+    try:
+        print(json.dumps(measure(b, int(c_), int(k_), int(n_), int(s_))))
+    except HippocamError as err:  # the parent reports the last line of stderr as the size's failure
+        print(f"hippocam: error: {err}", file=sys.stderr)
+        sys.exit(2)

@@ -1,6 +1,7 @@
-"""Small pieces shared by experiments: progress lines, error classification, markdown tables."""
+"""Small pieces shared by experiments: progress lines, error classification, markdown tables, the check."""
 from __future__ import annotations
 
+import numbers
 import time
 from collections import Counter
 
@@ -42,3 +43,22 @@ def md_table(header: list[str], rows: list[list]) -> str:
 
 def accuracy(results) -> float:
     return sum(r.agrees for r in results) / max(1, len(results))
+
+
+def gate_failure(result: dict) -> str | None:
+    """Why ``result`` fails ``--check``, or None when every checked operation agreed with the oracle.
+
+    Every experiment's result carries ``agreed`` / ``total`` over the operations it expects to be right
+    (and ``crashed``, the parts that never ran, already counted as misses). A result without the counts,
+    or one that checked nothing, fails: a gate that cannot fail is no gate.
+    """
+    agreed, total = result.get("agreed"), result.get("total")
+    if not isinstance(agreed, numbers.Integral) or not isinstance(total, numbers.Integral):  # numpy ints too
+        return f"the {result.get('experiment', 'run')} result carries no agreed/total count to check"
+    if total == 0:
+        return "no operation was checked"
+    crashed = result.get("crashed") or []
+    if agreed == total and not crashed:
+        return None
+    text = f"{agreed}/{total} checked operations agree with the oracle"
+    return text + (f"; crashed: {', '.join(crashed)}" if crashed else "")

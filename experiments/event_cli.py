@@ -1,7 +1,7 @@
 """``hippocam event train|evaluate|finetune|preview|map``: ``register(subparsers)`` adds the group to the hippocam
 parser.
 
-Handlers return an exit code; bad input raises ``cam.operations.InputError`` (problem + fix), which the main
+Handlers return an exit code; bad input raises ``hippocam.errors.InputError`` (problem + fix), which the main
 command prints as one line with exit status 2.
 """
 from __future__ import annotations
@@ -62,6 +62,8 @@ def cmd_train(args) -> int:
     if clash and not args.force:
         raise InputError(f"{out} already holds {', '.join(n + '.npz' for n in clash)}; choose another --out or "
                          "pass --force to overwrite")
+    from .output import make_folder
+    make_folder(out)  # refused now, not after hours of training
     command = "hippocam event train " + " ".join(shlex.quote(a) for a in sys.argv[3:]) \
         if sys.argv[1:3] == ["event", "train"] else f"hippocam event train {args.family} --seed {seed}"
     print(f"training {', '.join(names)} (seed {seed}) into {out}/")
@@ -89,6 +91,9 @@ def cmd_evaluate(args) -> int:
     if not net.dataset:
         raise InputError(f"{args.model}: the model does not say which data it was trained on; "
                          "evaluate it from Python with metrics.evaluate")
+    if args.json:
+        from .output import check_writable_file
+        check_writable_file(args.json, args.force)  # refused now, not after minutes of simulation
     print(f"{net.name}: building the test set ({net.dataset['name']}, seed {net.dataset.get('seed', 0)}) ...",
           flush=True)
     if args.backend is not None:
@@ -189,6 +194,8 @@ def cmd_finetune(args) -> int:
     out = Path(args.out)
     if (out / f"{net.name}.npz").exists() and not args.force:
         raise InputError(f"{out / (net.name + '.npz')} exists; choose another --out or pass --force to overwrite")
+    from .output import make_folder
+    make_folder(out)  # refused now, not after the fine-tuning
     command = "hippocam event finetune " + " ".join(shlex.quote(a) for a in sys.argv[3:]) \
         if sys.argv[1:3] == ["event", "finetune"] else f"hippocam event finetune {args.model}"
     threads = _int(args.threads, "--threads", 1, 64)
@@ -309,6 +316,7 @@ def register(subparsers) -> None:
                    help="with --backend: auto (the weights fine-tuned for PyNN's reset to a value, where the model "
                         "ships them), shipped, or tuned (default: %(default)s)")
     e.add_argument("--json", default=None, help="also write the result as JSON here")
+    e.add_argument("--force", action="store_true", help="overwrite the --json file")
     e.set_defaults(func=cmd_evaluate)
 
     f = sub.add_parser("finetune", help="fine-tune a model as its SNN for PyNN's reset to a value (needs torch)")

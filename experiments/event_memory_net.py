@@ -4,8 +4,8 @@ A stream of event samples (one per slot of ``LinkLayout.slot_steps`` steps) runs
 (``pynn_net.to_graph``); a spiking decision circuit turns its read-out into one spike train per class, and the
 memory (``cam.network``, built beside it by the same backend) learns, for slot s, the cue s with the decided class
 as its content bit. Afterwards "when did gesture X happen" is RECALL_BY_CONTENT({X}) and "what happened in slot s"
-RECALL_BY_CUE(s); both are checked against the dictionary oracle (SPEC.md 1) on the classifier's decisions and on
-the true labels. All cells of the added circuit are ``IF_curr_delta`` (mV, ms):
+RECALL_BY_CUE(s); both are checked against the dictionary oracle (docs/cam_spec.md §1) on the classifier's decisions
+and on the true labels. All cells of the added circuit are ``IF_curr_delta`` (mV, ms):
 
 * **race** (the argmax in spikes): after the classifier's window a ramp source adds ``Ramp.step_mV`` per step to
   every read-out cell (threshold ``Ramp.threshold_mV``), so the one with the largest membrane fires first; its

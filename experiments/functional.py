@@ -1,4 +1,4 @@
-"""The paper's functional experiment (SPEC.md 9): 9 operations on a 5 x 10 memory."""
+"""The paper's functional experiment (docs/cam_spec.md §9): 9 operations on a 5 x 10 memory."""
 from __future__ import annotations
 
 import time
@@ -30,7 +30,7 @@ def run(out_dir, backend: str = "brian2", seed: int | None = None, log=print) ->
     text = table(results)
     (out_dir / "summary.md").write_text(
         f"# Functional experiment ({backend})\n\nThe paper's 9 operations on a 5 x 10 memory, "
-        f"10 ms apart (SPEC.md 9).\n\n```\n{text}\n```\n\nWall time {wall:.1f} s "
+        f"10 ms apart (docs/cam_spec.md §9).\n\n```\n{text}\n```\n\nWall time {wall:.1f} s "
         f"(build {mem.build_seconds:.1f} s). Raster: raster.png\n")
     log(text)
     mem.close()

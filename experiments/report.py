@@ -12,6 +12,8 @@ from pathlib import Path
 
 from hippocam.errors import InputError
 
+from .output import check_writable_file
+
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{border-bottom:2px solid #444}h2{margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:1em 0;font-size:0.9em}td,th{border:1px solid #bbb;padding:3px 8px}
@@ -76,9 +78,7 @@ def build(root: str | Path, out: str | Path | None = None, force: bool = False) 
     dirs = experiment_dirs(root)
     if not dirs:
         raise InputError(f"{root} holds no experiment results (no summary.md below it); run `hippocam run NAME` first")
-    out = Path(out) if out else root / "report.html"
-    if out.exists() and not force:
-        raise InputError(f"{out} exists; pass --force to overwrite it or --out to write elsewhere")
+    out = check_writable_file(Path(out) if out else root / "report.html", force)
     sections, nav = [], []
     for n, d in enumerate(dirs):
         anchor = f"e{n}"

@@ -40,10 +40,13 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, size=
             + spacing.sweep(backend, "recall", recall_sp, ((c, k),), seed_list, sweep_ops, log, kinds=True))
     min_learn = spacing.minimum_safe([r for r in rows if r["after"] == "learn"])
     min_recall = spacing.minimum_safe([r for r in rows if r["after"] == "recall"])
+    # gated (--check): the long run and the sweep's runs at the profile's spacings or above
+    learn_ok, learn_n = spacing.checked([r for r in rows if r["after"] == "learn"], prof.spacing_after_learn_ms)
+    recall_ok, recall_n = spacing.checked([r for r in rows if r["after"] == "recall"], prof.spacing_after_recall_ms)
     result = {"experiment": NAME, "backend": backend, "profile": prof.name, "size": [c, k], "seed": seed,
               "long_run": long_run, "sweep": rows, "minimum_after_learn_ms": min_learn,
               "minimum_after_recall_ms": min_recall,
-              "agreed": long_run["agreed"], "total": n_ops}
+              "agreed": long_run["agreed"] + learn_ok + recall_ok, "total": n_ops + learn_n + recall_n}
     write_json(out_dir / "result.json", result)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
     for ax, which in zip(axes, ("learn", "recall")):

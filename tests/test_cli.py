@@ -77,7 +77,7 @@ def test_run_writes_the_result_and_never_overwrites(tmp_path, capsys):
 
 
 def test_check_exits_1_when_the_network_disagrees(tmp_path, capsys):
-    # the reference (SpiNNaker) parameters do not work on Brian2 (SPEC.md 7): learning fails
+    # the reference (SpiNNaker) parameters do not work on Brian2 (docs/cam_spec.md §7): learning fails
     assert main(["cam", "run", write(tmp_path, GOOD), "--profile", "reference", "--check"]) == 1
     assert main(["cam", "run", write(tmp_path, GOOD), "--profile", "reference"]) == 0
 
@@ -126,3 +126,41 @@ def test_cam_map_reports_cores_and_chips(tmp_path, capsys):
     assert main(["cam", "map", "--backend", "brian2", "--cue-size", "5", "--content-size", "10"]) == 2
     assert "use --backend spinnaker" in capsys.readouterr().err
     assert main(["cam", "map", "--cue-size", "0", "--content-size", "10"]) == 2
+
+
+def test_output_paths_are_refused_in_one_line_before_any_work(tmp_path, capsys):
+    a_file = tmp_path / "taken"
+    a_file.write_text("mine")
+    cases = [
+        (["run", "functional", "--out", str(a_file)], "is a file, not a folder"),
+        (["run", "functional", "--out", str(a_file / "sub")], "cannot make the results folder"),
+        (["cam", "run", write(tmp_path, GOOD), "--out", str(tmp_path)], "is a folder; name a file"),
+        (["cam", "run", write(tmp_path, GOOD), "--save", str(tmp_path / "no" / "m.json")],
+         "folder " + str(tmp_path / "no") + " does not exist"),
+        (["conformance", "--out", str(a_file)], "is a file, not a folder"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and err.startswith("hippocam: error: "), (argv, err)
+    assert a_file.read_text() == "mine"
+    # the report is written last: its path is checked before the page is built
+    (tmp_path / "results" / "one").mkdir(parents=True)
+    (tmp_path / "results" / "one" / "summary.md").write_text("# One\n")
+    assert main(["report", str(tmp_path / "results"), "--out", str(tmp_path / "no" / "r.html")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_command_in_its_own_process_prints_one_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    for argv, message in ((["run", "spacing", "--out", str(taken)], "is a file, not a folder"),
+                          (["run", "capacity", "--backend", "loihi"], "unknown backend 'loihi'")):
+        done = subprocess.run([sys.executable, "-m", "hippocam.experiments.cli", *argv], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith("hippocam: error: ") and done.stderr.count("\n") == 1, done.stderr
+        assert message in done.stderr
+    assert not (tmp_path / "results").exists()  # nothing made for a run that was refused

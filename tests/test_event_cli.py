@@ -60,11 +60,44 @@ def test_evaluate_a_shipped_model_meets_its_targets_without_torch(tmp_path, caps
     assert result["source"]["energy_uj"] == pytest.approx(result["source"]["macs"] * 4.6e-6)
 
 
-def test_evaluate_on_a_few_samples_of_an_event_model(tmp_path):
+def test_evaluate_on_a_few_samples_reports_what_refsim_gives_on_them(tmp_path):
     out = tmp_path / "g.json"
     assert run("evaluate", "gesture-frames", "--timesteps", "8", "--samples", "20", "--json", str(out)) == 0
     result = json.loads(out.read_text())
-    assert result["samples"] == 20 and 0 <= result["snn"][0]["agreement"] <= 1
+    # the same 20 test samples, run here through the reference simulator and the source network directly
+    from hippocam.event_models import zoo
+    from hippocam.event_models.data import datasets
+    from hippocam.event_models.snn import net as snn_net, refsim
+    net, _ = zoo.find_model("gesture-frames")
+    assert net.snn == {}  # shipped source weights: the command runs them with refsim's defaults (subtract, v 0.5)
+    x, y = datasets.load_split(net.dataset, "test", limit=20)
+    sim = refsim.simulate(net, x, refsim.SimParams(steps=8))
+    snn, source = sim.predictions, snn_net.predict(net, x)
+    right, same = int(np.sum(snn == y)), int(np.sum(snn == source))
+    (at8,) = result["snn"]
+    assert (result["samples"], at8["steps"]) == (20, 8)
+    assert at8["accuracy"] * 20 == pytest.approx(right) and at8["agreement"] * 20 == pytest.approx(same)
+    # spikes per sample, all layers: a fingerprint of the samples, the reset and the initial membrane used
+    assert at8["spikes"] == pytest.approx(sum(float(c.sum()) for c in sim.counts if c is not None) / 20)
+    assert result["source"]["accuracy"] * 20 == pytest.approx(int(np.sum(source == y)))
+
+
+def test_evaluate_refuses_an_existing_json_before_any_work(tmp_path):
+    out = tmp_path / "g.json"
+    out.write_text("{}")
+    with pytest.raises(InputError, match="exists; choose another name or pass --force"):
+        run("evaluate", "gesture-frames", "--timesteps", "8", "--samples", "20", "--json", str(out))
+    assert out.read_text() == "{}" and not (tmp_path / "cache").exists()  # no test set was built
+
+
+def test_train_and_finetune_refuse_a_file_as_their_folder_before_any_work(tmp_path):
+    pytest.importorskip("torch")  # without it, both stop earlier: the 'train' extra is missing
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    for argv in (["train", "cnn", "--out", str(taken)], ["finetune", "digits-cnn", "--out", str(taken)]):
+        with pytest.raises(InputError, match="is a file, not a folder"):
+            run(*argv)
+    assert taken.read_text() == "mine" and not (tmp_path / "cache").exists()
 
 
 def test_preview_writes_a_figure_of_each_kind(tmp_path):

@@ -3,10 +3,14 @@ come from the run (checked against the oracle or against the inputs, never again
 import json
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from hippocam import backends
+from hippocam.cam import profile
 from hippocam.experiments import report, state_map
 from hippocam.experiments.cli import main
 
@@ -15,8 +19,9 @@ BACKENDS = pytest.mark.parametrize("backend", ["brian2", "nest"])
 
 
 def run_quick(tmp_path, name, *extra, backend="brian2"):
+    """Run ``name --quick --check``: every operation the experiment expects to be right is (exit 0)."""
     out = tmp_path / f"{name}-{backend}"
-    assert main(["run", name, "--quick", "--backend", backend, "--out", str(out), *extra]) == 0
+    assert main(["run", name, "--quick", "--check", "--backend", backend, "--out", str(out), *extra]) == 0
     return out, json.loads((out / "result.json").read_text())
 
 
@@ -72,6 +77,11 @@ def test_images_recall_the_stored_pixels(tmp_path, backend):
 def test_stress_states_a_minimum_spacing(tmp_path, backend):
     out, r = run_quick(tmp_path, "stress", backend=backend)
     assert r["long_run"]["agreed"] == r["long_run"]["operations"] == 200
+    # gated: the long run and the sweep at the profile's spacings and above (5x10 --quick: 100 operations a run)
+    prof = profile.load(backends.info(backend).default_profile)
+    limit = {"learn": prof.spacing_after_learn_ms, "recall": prof.spacing_after_recall_ms}
+    gated = [x for x in r["sweep"] if x["spacing_ms"] >= limit[x["after"]]]
+    assert r["agreed"] == r["total"] == 200 + 100 * len(gated) and len(gated) >= 2
     learn_rows = [x for x in r["sweep"] if x["after"] == "learn"]
     # below the minimum the memory fails; at and above it it does not
     assert any(x["wrong"] > 0 for x in learn_rows)
@@ -79,21 +89,57 @@ def test_stress_states_a_minimum_spacing(tmp_path, backend):
     assert r["minimum_after_learn_ms"] <= 8 and (out / "spacing.png").exists()
 
 
-@pytest.mark.slow
-@BACKENDS
-def test_capacity_counts_match_the_architecture(tmp_path, backend):
-    out, r = run_quick(tmp_path, "capacity", backend=backend)
-    for row in r["rows"]:
+def assert_architecture(rows):
+    for row in rows:
         c, k = row["cue_size"], row["content_size"]
-        assert row["neurons"] == 3 * c + 4 * k + 1 + (c + k)  # SPEC.md 2, plus OUT
+        assert row["neurons"] == 3 * c + 4 * k + 1 + (c + k)  # docs/cam_spec.md §2, plus OUT
         assert row["plastic_synapses"] == 2 * c * k
-        # SPEC.md 2's 2c^2 + c + 3ck + 6k internal synapses, plus IN -> and -> OUT (2c + 2k)
+        # docs/cam_spec.md §2: 2c^2 + c + 3ck + 6k internal synapses, plus IN -> and -> OUT (2c + 2k)
         assert row["synapses"] == 2 * c * c + c + 3 * c * k + 6 * k + 2 * (c + k)
         assert row["agreed"] == row["operations"]
         assert row["build_s"] > 0 and row["ops_per_s"] > 0
 
 
 @pytest.mark.slow
+@BACKENDS
+def test_capacity_counts_match_the_architecture(tmp_path, backend):
+    out, r = run_quick(tmp_path, "capacity", backend=backend)
+    assert_architecture(r["rows"])
+
+
+#: a package or module that, if imported, leaves a mark and kills the process
+DECOY = ("import pathlib, sys\n"
+         "pathlib.Path(__file__).with_suffix('.imported').write_text(__name__)\n"
+         "print('decoy imported', file=sys.stderr)\n"
+         "sys.exit(3)\n")
+
+
+def launchers():
+    """The command as ``python -m`` (the working directory first on sys.path) and as installed, if it is."""
+    found = [[sys.executable, "-m", "hippocam.experiments.cli"]]
+    script = shutil.which("hippocam", path=str(Path(sys.executable).parent))
+    return found + ([[script]] if script else [])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", launchers(), ids=lambda argv: "python -m" if len(argv) > 1 else "script")
+def test_decoy_folders_in_the_working_directory_change_nothing(tmp_path, launcher):
+    """A user's own experiments/, backends/ or cam/ in the working directory must not answer for hippocam's, in the
+    command or in the processes it starts (one per capacity size)."""
+    for name in ("experiments", "backends", "cam"):
+        (tmp_path / name).mkdir()
+        for module in ("__init__.py", "capacity.py", "cli.py"):
+            (tmp_path / name / module).write_text(DECOY)
+    (tmp_path / "errors.py").write_text(DECOY)
+    done = subprocess.run([*launcher, "run", "capacity", "--quick", "--check", "--out", "out"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not list(tmp_path.rglob("*.imported")) and "decoy" not in done.stderr + done.stdout
+    r = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert [(row["cue_size"], row["content_size"]) for row in r["rows"]] == [(5, 10), (16, 16)]
+    assert_architecture(r["rows"])
+
+
 @BACKENDS
 def test_robustness_degrades_with_faults(tmp_path, backend):
     out, r = run_quick(tmp_path, "robustness", backend=backend)
