@@ -242,7 +242,7 @@ def tune_model(name_or_path: str, out: Path, params, data_dir=None, threads: int
     training split, starting from its biases recalibrated for that reset; write ``out/NAME.npz`` and its card
     ``out/NAME.json`` with the reference SNN's test accuracy before and after. Returns the card."""
     from .training import finetune
-    from .pynn import convert as pynn_net
+    from . import pynn as pynn_net
     finetune.require_torch()
     net, card = find_model(name_or_path)
     if net.snn:

@@ -5,9 +5,10 @@ import pytest
 
 from hippocam import backends
 from hippocam.backends.graph import probe
+from hippocam.errors import InputError
 from hippocam.event_models.snn import connectivity, refsim
 from hippocam.event_models.data import datasets
-from hippocam.event_models.pynn import convert as pynn_net
+from hippocam.event_models import pynn as pynn_net
 from hippocam.event_models import zoo
 from hippocam.event_models.snn.net import Op, layer_input
 
@@ -73,7 +74,7 @@ def test_digits_net_reproduces_the_reference_snn_spike_for_spike(backend):
 def test_backends_that_cannot_stream_samples_say_so_before_building(backend):
     net, _ = zoo.find_model("digits-cnn")
     x, _ = datasets.load_split(net.dataset, "test", limit=2)
-    with pytest.raises(pynn_net.InputError, match=f"backend '{backend}' cannot stream samples"):
+    with pytest.raises(InputError, match=f"backend '{backend}' cannot stream samples"):
         pynn_net.simulate(net, x, backend)
 
 

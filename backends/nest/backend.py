@@ -170,6 +170,9 @@ class Backend(PyNNBackend):
     delta_extra_latency_steps = 0
 
     reads_membrane = True
+    # a source's spike at t reaches NEST as its generator's spike at t - min_delay (pyNN.nest's parrots), which NEST
+    # needs later than 0: with min_delay one step, a graph's input starts in step 2
+    graph_lead_steps = 2
     # NEST's update that stamps its spikes t covers (t - dt, t], and pyNN.nest's first run goes one min_delay
     # (one step) further than asked, which every later run keeps: measured with leaky read-outs against refsim
     membrane_read_lag_steps = 2
