@@ -144,7 +144,8 @@ def split_by_sign(syn: Synapses) -> list[tuple[str, np.ndarray]]:
 
 
 def probe(backend, timestep_ms: float = 1.0, delay_steps: int = 3) -> dict:
-    """Measure on the simulator itself what a hop between IF_curr_delta cells does (one source, two cells).
+    """Measure on ``backend`` (an ``interface.GraphBackend``) what a hop between IF_curr_delta cells does (one
+    source, two cells).
 
     Cell 0 gets one spike of +1.5 mV (threshold 1 mV, starting at 0.5 mV): it must fire once, and its spike time
     minus the source's is the hop latency. Cell 1 gets -0.3 mV (an inhibitory synapse) and reports the jump it

@@ -13,6 +13,7 @@ import numpy as np
 
 from hippocam import backends
 from hippocam.backends.graph import Graph
+from hippocam.backends.interface import GraphBackend
 from hippocam.errors import InputError
 
 from hippocam.event_models.data import encodings
@@ -49,27 +50,26 @@ def simulate(net: Net, counts: np.ndarray, backend: str = backends.DEFAULT, para
     counts = np.asarray(counts)
     check_input(net, counts)
     t0 = time.perf_counter()
-    sim = streaming_backend(backend)
     dt = params.timestep_ms
-    graph, layout = to_graph(net, params, sim.graph_timing(dt))
-    sim.build_graph(graph)
-    n, slot = len(counts), layout.slot_steps
-    trains = stream_samples(sim, net, counts, params, graph, layout)
-    build_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    readout = f"L{len(net.layers) - 1}"
-    logits = sim.run_slots(slot * dt, n, initial_membranes(net, params), readout, progress,
-                           read_ms=layout.read_steps * dt)
-    run_s = time.perf_counter() - t0
-    layer_counts = spike_counts(sim, net, n, slot, dt)
-    sim.close()
+    with streaming_backend(backend) as sim:     # closed on a failure too: it holds the simulator until then
+        graph, layout = to_graph(net, params, sim.graph_timing(dt))
+        sim.build_graph(graph)
+        n, slot = len(counts), layout.slot_steps
+        trains = stream_samples(sim, net, counts, params, graph, layout)
+        build_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        readout = f"L{len(net.layers) - 1}"
+        logits = sim.run_slots(slot * dt, n, initial_membranes(net, params), readout, progress,
+                               read_ms=layout.read_steps * dt)
+        run_s = time.perf_counter() - t0
+        layer_counts = spike_counts(sim, net, n, slot, dt)
     if net.layers[-1].spiking:        # a spiking output layer answers with its spike counts, as in refsim
         logits = layer_counts[-1].reshape(n, -1)
     return PyNNResult(logits, layer_counts, trains.sum(axis=(0, 2)).astype(float), build_s, run_s,
                       graph.n_neurons, graph.n_synapses)
 
 
-def stream_samples(sim, net: Net, counts: np.ndarray, params: RunParams, graph: Graph, layout: Layout) -> np.ndarray:
+def stream_samples(sim: GraphBackend, net: Net, counts: np.ndarray, params: RunParams, graph: Graph, layout: Layout) -> np.ndarray:
     """Give ``sim`` (built from ``graph``) the input and bias spikes of every sample, sample i in slot i of
     ``layout.slot_steps`` steps. Returns the input spike trains (T, B, inputs) in 0/1."""
     n, steps, slot, dt = len(counts), params.steps, layout.slot_steps, params.timestep_ms
@@ -101,7 +101,7 @@ def initial_membranes(net: Net, params: RunParams) -> dict:
     return {f"L{i}": _initial(layer, params) for i, layer in enumerate(net.layers)}
 
 
-def spike_counts(sim, net: Net, n: int, slot_steps: int, dt: float) -> list:
+def spike_counts(sim: GraphBackend, net: Net, n: int, slot_steps: int, dt: float) -> list:
     """Spikes per sample (n, *shape) of every spiking layer (None for the others), from slots of ``slot_steps``."""
     out = []
     for i, layer in enumerate(net.layers):
@@ -116,9 +116,10 @@ def spike_counts(sim, net: Net, n: int, slot_steps: int, dt: float) -> list:
     return out
 
 
-def streaming_backend(backend: str):
+def streaming_backend(backend: str) -> GraphBackend:
+    """A new backend ``backend`` that can stream samples (``GraphBackend.reads_membrane``); InputError if not."""
     sim = backends.get(backend)
-    if not getattr(sim, "reads_membrane", False):
+    if not getattr(sim, "reads_membrane", False):      # a backend without graphs has no such attribute
         raise InputError(f"backend {backend!r} cannot stream samples through a converted network here (it reads "
                          "no membranes back); use brian2 or nest, and 'hippocam event map' for SpiNNaker")
     return sim
