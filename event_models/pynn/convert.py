@@ -115,11 +115,12 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
         decay = max(net.layers[i].neuron.i_decay for i in current_based)
         flush = int(np.ceil(np.log(1e-12) / np.log(decay)))
         if flush > 4096:
-            raise InputError(f"{net.name}: a synaptic current decaying by {decay:g} per step takes {flush} steps to die "
-                             "away on this backend, which cannot reset it; use brian2")
+            raise InputError(f"{net.name}: a synaptic current decaying by {decay:g} per step takes {flush} steps to "
+                             "die away on this backend, which cannot reset it; use brian2")
         slot = max(slot, max(closes[i] for i in current_based) + flush + 1)
         reopen = {i: -CLOSE_MV * float(net.layers[i].neuron.i_decay) ** (slot - 1 - closes[i]) for i in current_based}
-    pops: list = [Sources("input", int(np.prod(net.input_shape))), Sources("bias", max(timing.min_sources, len(net.layers)))]
+    pops: list = [Sources("input", int(np.prod(net.input_shape))),
+                  Sources("bias", max(timing.min_sources, len(net.layers)))]
     if closed:   # two sources per closed layer: closing its window, and taking that back (a current, on NEST)
         pops.append(Sources("close", 2 * len(closed)))
     projs: list = []

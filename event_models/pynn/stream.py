@@ -69,7 +69,8 @@ def simulate(net: Net, counts: np.ndarray, backend: str = backends.DEFAULT, para
                       graph.n_neurons, graph.n_synapses)
 
 
-def stream_samples(sim: GraphBackend, net: Net, counts: np.ndarray, params: RunParams, graph: Graph, layout: Layout) -> np.ndarray:
+def stream_samples(sim: GraphBackend, net: Net, counts: np.ndarray, params: RunParams, graph: Graph,
+                   layout: Layout) -> np.ndarray:
     """Give ``sim`` (built from ``graph``) the input and bias spikes of every sample, sample i in slot i of
     ``layout.slot_steps`` steps. Returns the input spike trains (T, B, inputs) in 0/1."""
     n, steps, slot, dt = len(counts), params.steps, layout.slot_steps, params.timestep_ms
