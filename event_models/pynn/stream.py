@@ -1,8 +1,8 @@
 """Test samples streamed through a converted network (``convert.to_graph``) on a backend, one sample per slot.
 
 Between slots every membrane is set back to its initial value and the read-out's membrane is read (its argmax is the
-class). All input and bias spike times are given before the first run (NEST drops inputs given too close after a
-run; SpiNNaker takes them only up front).
+class). All input and bias spike times are given before the first run: a backend may drop inputs given too close
+after a run (NEST) or take them only up front (SpiNNaker).
 """
 from __future__ import annotations
 
