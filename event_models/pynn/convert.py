@@ -121,7 +121,7 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
         reopen = {i: -CLOSE_MV * float(net.layers[i].neuron.i_decay) ** (slot - 1 - closes[i]) for i in current_based}
     pops: list = [Sources("input", int(np.prod(net.input_shape))),
                   Sources("bias", max(timing.min_sources, len(net.layers)))]
-    if closed:   # two sources per closed layer: closing its window, and taking that back (a current, where the backend cannot reset it)
+    if closed:   # two sources per closed layer: closing its window, and taking that back (a current it cannot reset)
         pops.append(Sources("close", 2 * len(closed)))
     projs: list = []
     for i, layer in enumerate(net.layers):
