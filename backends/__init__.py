@@ -3,19 +3,10 @@
 ``get("brian2")`` returns a fresh backend object; each module absorbs its simulator's conventions
 (delays, STDP scaling, inhibitory sign, spike-time rules), so callers never branch on the name.
 
-Every backend module defines a class ``Backend`` with:
-
-- ``name`` (str), ``t_ms`` (how far it has simulated), ``timestep_ms``;
-- ``build(spec, record="all"|"output")``: create the network of a ``cam.network.NetworkSpec``;
-  latencies in the spec are hop latencies (SpiNNaker's convention) and weights are magnitudes;
-- ``set_inputs(trains)``: the full spike times (ms) of every IN neuron, past ones included;
-- ``next_input_ms()``: the earliest input time still delivered after what has run;
-- ``run_until(t_ms)``; ``spikes(population)`` -> list of arrays (ms) per neuron;
-- ``weights(projection)`` -> pre x post array (nA); ``set_weights(projection, matrix)``;
-- ``close()``;
-- for the converted event networks (``backends.graph``): ``build_graph(graph)``, or ``build(spec, graph=graph)``
-  for a memory and a graph in one network; ``graph_timing(dt)``; ``set_spike_times``, ``membrane``,
-  ``set_membrane``, ``reset_cells``, ``run_slots``.
+Every backend module defines a class ``Backend`` that satisfies ``interface.Backend`` (build a CAM, give it
+inputs, run, read spikes and weights, close); those that also run the converted event networks
+(``backends.graph``) satisfy ``interface.GraphBackend``. One network per simulator is open at a time: close one
+(or use a ``with`` block) before building the next.
 Most are PyNN backends and subclass ``pynn_common.PyNNBackend``.
 """
 from __future__ import annotations
@@ -24,6 +15,7 @@ import importlib
 from dataclasses import dataclass
 
 from hippocam.errors import BackendError
+from .interface import Backend
 
 DEFAULT = "brian2"
 
@@ -66,7 +58,7 @@ def info(name: str) -> BackendInfo:
     return REGISTRY[name]
 
 
-def get(name: str = DEFAULT, **options):
+def get(name: str = DEFAULT, **options) -> Backend:
     """Instantiate backend ``name``; raise BackendError naming the fix if unknown or missing."""
     info_ = info(name)
     try:

@@ -1,8 +1,8 @@
 """Brian2 through pyNN.brian2, at a 1 ms timestep with numpy code generation.
 
-Conventions absorbed here (TOOLCHAIN.md, SPEC.md 7):
+Conventions absorbed here (docs/toolchain.md, docs/cam_spec.md):
 - a hop costs delay + 1 step (input is added after the voltage update), so a latency L is sent as a
-  delay of L - dt; Brian2 accepts a zero delay, which makes every latency of SPEC.md 2 reachable;
+  delay of L - dt; Brian2 accepts a zero delay, which makes every latency of the CAM timeline reachable;
 - STDP delays must be axonal (``dendritic_delay_fraction=0``); additive A_plus is scaled by w_max;
 - inhibitory weights are negative;
 - spike sources run on Brian2's ``defaultclock``, which is set to the timestep after ``setup``;
@@ -70,6 +70,9 @@ class Backend(PyNNBackend):
                 group.when, group.order = "after_synapses", 0
 
     reads_membrane = True
+    # pyNN.brian2 cannot give spike times to a one-source SpikeSourceArray (its list of one Sequence becomes a
+    # Quantity); ``set_spike_times`` writes the SpikeGeneratorGroup itself, so one source is enough
+    min_sources = 1
 
     def membrane(self, population: str) -> np.ndarray:
         self._check_open()
@@ -196,8 +199,8 @@ def _exponential_euler_group():
 
     For IF_curr_exp this integrates V exactly over a step with the synaptic current held at its
     value at the start of the step, then decays the current exactly: SpiNNaker's neuron update
-    (SPEC.md 6). Brian2's default ("exact") gives a different PSP shape and spends about 15 s in
-    sympy deriving it in every new process.
+    (docs/spinnaker_arithmetic.md). Brian2's default ("exact") gives a different PSP shape and spends about
+    15 s in sympy deriving it in every new process.
     """
     from pyNN.brian2.cells import ThresholdNeuronGroup
 

@@ -1,6 +1,6 @@
 """A backend-neutral network of spike sources and integrate-and-fire cells with explicit, weighted synapses.
 
-This is what the converted event networks (``event_models.pynn_net``) hand to a backend; the CAM uses its own
+This is what the converted event networks (``event_models.pynn``) hand to a backend; the CAM uses its own
 ``cam.network.NetworkSpec``. Units are PyNN's: ms, mV, nA, nF. Cells are PyNN's ``IF_curr_delta`` (a spike moves
 the membrane by its weight in mV at once), which every backend has; with ``tau_m_ms`` huge it is a perfect
 integrator. Weights are signed (mV): a backend splits them into excitatory and inhibitory synapses as its
@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from hippocam.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def cuba_jump_nA(cells: CubaCells, timestep_ms: float) -> float:
     1 / (tau_s tau_m / (cm (tau_m - tau_s)) (exp(-dt/tau_m) - exp(-dt/tau_s)))."""
     ts, tm, dt = cells.tau_syn_ms, cells.tau_m_ms, timestep_ms
     if abs(tm - ts) < 1e-9 * max(tm, ts):
-        raise ValueError(f"{cells.name}: tau_syn and tau_m are equal ({ts:g} ms); make them differ")
+        raise InputError(f"{cells.name}: tau_syn and tau_m are equal ({ts:g} ms); make them differ")
     one_step = ts * tm / (cells.cm_nF * (tm - ts)) * (np.exp(-dt / tm) - np.exp(-dt / ts))
     return float(1.0 / one_step)
 
@@ -88,17 +90,31 @@ class Synapses:
 
     def __post_init__(self):
         if not (len(self.pre) == len(self.post) == len(self.weight_mV)):
-            raise ValueError(f"{self.name}: pre, post and weight arrays differ in length")
+            raise InputError(f"{self.name}: pre, post and weight arrays differ in length ({len(self.pre)}, "
+                             f"{len(self.post)}, {len(self.weight_mV)}); give one entry per synapse in each")
+
+
+#: the first step of a sample's slot that may hold input, unless a backend says otherwise (``Timing.lead_steps``)
+LEAD_STEPS = 2
 
 
 @dataclass(frozen=True)
 class Timing:
     """What a backend's timing means for laying a graph out in time (``Backend.graph_timing``): the shortest hop
     (ms); how many steps late ``membrane`` reads (``Backend.membrane_read_lag_steps``); whether a reset between
-    runs also zeroes synaptic currents (else a current-based cell's must die away before the next sample)."""
+    runs also zeroes synaptic currents (else a current-based cell's must die away before the next sample); the
+    first step of a slot that may hold input (``Backend.graph_lead_steps``: NEST needs input later than its
+    min_delay); the fewest sources a ``Sources`` population may have (``Backend.min_sources``)."""
     hop_ms: float
     read_lag_steps: int = 0
     resets_currents: bool = True
+    lead_steps: int = LEAD_STEPS
+    min_sources: int = 1
+
+    def __post_init__(self):
+        if self.lead_steps < 0 or self.min_sources < 1:
+            raise InputError(f"a timing needs lead_steps >= 0 and min_sources >= 1, got {self.lead_steps} and "
+                             f"{self.min_sources}")
 
 
 @dataclass(frozen=True)
@@ -128,7 +144,8 @@ def split_by_sign(syn: Synapses) -> list[tuple[str, np.ndarray]]:
 
 
 def probe(backend, timestep_ms: float = 1.0, delay_steps: int = 3) -> dict:
-    """Measure on the simulator itself what a hop between IF_curr_delta cells does (one source, two cells).
+    """Measure on ``backend`` (an ``interface.GraphBackend``) what a hop between IF_curr_delta cells does (one
+    source, two cells).
 
     Cell 0 gets one spike of +1.5 mV (threshold 1 mV, starting at 0.5 mV): it must fire once, and its spike time
     minus the source's is the hop latency. Cell 1 gets -0.3 mV (an inhibitory synapse) and reports the jump it
@@ -138,12 +155,13 @@ def probe(backend, timestep_ms: float = 1.0, delay_steps: int = 3) -> dict:
     dt = timestep_ms
     latency = (delay_steps + backend.delta_extra_latency_steps) * dt
     t_in = 3 * dt
-    graph = Graph(dt, (Sources("src", 2), DeltaCells("cells", 2, v_thresh_mV=1.0, v_init_mV=0.5)),
+    n_src = backend.graph_timing(dt).min_sources
+    graph = Graph(dt, (Sources("src", n_src), DeltaCells("cells", 2, v_thresh_mV=1.0, v_init_mV=0.5)),
                   (Synapses("hop", "src", "cells", np.array([0, 0]), np.array([0, 1]), np.array([1.5, -0.3]),
                             latency),))
     backend.build_graph(graph)
-    backend.set_spike_times("src", [np.array([t_in]), np.array([])])
-    before = backend.membrane("cells").copy() if _reads_membrane(backend) else None
+    backend.set_spike_times("src", [np.array([t_in])] + [np.array([])] * (n_src - 1))
+    before = backend.membrane("cells").copy() if backend.reads_membrane else None
     backend.run_until(t_in + latency + 5 * dt)
     spikes = backend.spikes("cells")
     jump = None if before is None else float(backend.membrane("cells")[1] - before[1])
@@ -151,11 +169,3 @@ def probe(backend, timestep_ms: float = 1.0, delay_steps: int = 3) -> dict:
            "jump_mV": jump, "spikes": [len(s) for s in spikes]}
     backend.close()
     return out
-
-
-def _reads_membrane(backend) -> bool:
-    try:
-        backend.membrane("cells")
-        return True
-    except Exception:  # noqa: BLE001  a backend without the hook (a board): spikes only
-        return False

@@ -2,22 +2,48 @@
 
 A backend module subclasses ``PyNNBackend`` and overrides only the translation hooks
 (``delay``, ``signed_weight``, ``stdp_synapse``, ``connector``, ``after_setup``, ``input_times``).
-pyNN keeps one network per process, so building a new network closes the previous one.
+pyNN keeps one network per simulator and process: building a second one while the first is still open (referenced
+and not closed) is a ``BackendError`` (``claim``); close the first (``close()`` or a ``with`` block) or drop it.
 """
 from __future__ import annotations
 
+import gc
 import warnings
+import weakref
 
 import numpy as np
 
 from hippocam.errors import BackendError
 
-_live: dict[str, "PyNNBackend"] = {}
+#: the open network of each simulator, by backend name; weak, so that a network nobody references no longer counts
+_live: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _other_open(backend) -> bool:
+    other = _live.get(backend.name)
+    return other is not None and other is not backend and not other.closed
+
+
+def claim(backend) -> None:
+    """Make ``backend`` its simulator's open network; BackendError if another one is still open (referenced and not
+    closed): pyNN would replace it under its owner, whose next call would fail."""
+    if _other_open(backend):
+        gc.collect()    # a network dropped by its owner but held in a reference cycle is gone after this
+    if _other_open(backend):
+        raise BackendError(f"another {backend.name} network is still open in this process (pyNN runs one per "
+                           "simulator); close it first (memory.close(), or build it in a 'with' block)")
+    _live[backend.name] = backend
+
+
+def release(backend) -> None:
+    """``backend`` no longer holds its simulator (it was closed)."""
+    if _live.get(backend.name) is backend:
+        del _live[backend.name]
 
 
 class PyNNBackend:
     name = "pynn"
-    #: extra steps a hop costs on this simulator beyond its delay (SPEC.md 7, TOOLCHAIN.md)
+    #: extra steps a hop costs on this simulator beyond its delay (docs/cam_spec.md, docs/toolchain.md)
     extra_latency_steps = 0
 
     def __init__(self, timestep_ms: float | None = None):
@@ -81,8 +107,16 @@ class PyNNBackend:
 
         With ``graph`` (a ``backends.graph.Graph`` at the spec's timestep) both go into one network: the graph
         first, and a spec population the graph already has (by name, e.g. IN made of cells) is taken from it.
+        A build that fails closes the network (it is half made), so that it holds the simulator no longer.
         """
         self._start(self.timestep_ms or spec.profile.timestep_ms)
+        try:
+            self._build_spec(spec, record, graph)
+        except BaseException:
+            self.close()
+            raise
+
+    def _build_spec(self, spec, record: str, graph) -> None:
         if graph is not None:
             if abs(graph.timestep_ms - self.timestep_ms) > 1e-9:
                 raise BackendError(f"{self.name}: the graph runs at dt {graph.timestep_ms:g} ms and the memory at "
@@ -116,25 +150,27 @@ class PyNNBackend:
                 synapse, receptor_type=pr.receptor, label=pr.name)
 
     def _start(self, dt: float) -> None:
-        """``setup()`` a new network at timestep ``dt`` (ms); pyNN runs one per process, so this backend's
-        previous network is closed first."""
-        other = _live.get(self.name)
-        if other is not None and other is not self:
-            other.close()
+        """``setup()`` a new network at timestep ``dt`` (ms); pyNN runs one per simulator and process, so no other
+        backend of this simulator may be open (``claim``)."""
+        claim(self)
         self.timestep_ms = dt
         self.populations, self.projections = {}, {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.sim.setup(timestep=dt, min_delay=dt, **self.setup_options())
-        _live[self.name] = self
         self.closed = False
         self.t_ms = 0.0
         self.after_setup()
 
     def _check_open(self):
         if self.closed:
-            raise BackendError(f"this {self.name} network was closed (pyNN runs one network per process "
-                               "and a newer memory replaced it); build the memory again")
+            raise BackendError(f"this {self.name} network is closed; build the memory again")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def set_inputs(self, trains: list[np.ndarray]) -> None:
         """Replace the spike times of every input neuron (ms, all of them, past ones included)."""
@@ -180,7 +216,12 @@ class PyNNBackend:
     #: the shortest delay (steps) this simulator accepts
     min_delay_steps = 1
     #: whether ``membrane`` reads membranes here (what streaming samples through a converted network needs)
-    reads_membrane = False
+    reads_membrane: bool = False
+    #: the first step of a sample's slot that may hold input (``graph.Timing.lead_steps``); NEST needs input later
+    #: than min_delay, and every PyNN backend keeps NEST's value so that a graph has one layout on all of them
+    graph_lead_steps: int = 2
+    #: the fewest sources a graph's ``Sources`` population may have here (``graph.Timing.min_sources``)
+    min_sources: int = 1
 
     def delta_cell_type(self, cells):
         """The simulator's IF_curr_delta for a ``backends.graph.DeltaCells``: no refractory time, no offset
@@ -198,7 +239,8 @@ class PyNNBackend:
     def graph_timing(self, timestep_ms: float):
         """The ``backends.graph.Timing`` of this backend at ``timestep_ms``."""
         from .graph import Timing
-        return Timing(self.min_latency_ms(timestep_ms), self.membrane_read_lag_steps, self.resets_currents)
+        return Timing(self.min_latency_ms(timestep_ms), self.membrane_read_lag_steps, self.resets_currents,
+                      self.graph_lead_steps, self.min_sources)
 
     def min_latency_ms(self, timestep_ms: float) -> float:
         """Shortest hop latency (ms) between IF_curr_delta cells at ``timestep_ms``."""
@@ -215,8 +257,12 @@ class PyNNBackend:
     def build_graph(self, graph) -> None:
         """Create the sources, IF_curr_delta cells and weighted synapses of a ``backends.graph.Graph``."""
         self._start(graph.timestep_ms)
-        self.after_graph_setup()
-        self._add_graph(graph)
+        try:
+            self.after_graph_setup()
+            self._add_graph(graph)
+        except BaseException:   # as ``build``: a half-made network is closed
+            self.close()
+            raise
 
     def _add_graph(self, graph) -> None:
         from .graph import CubaCells, DeltaCells, cuba_jump_nA, split_by_sign
@@ -318,5 +364,5 @@ class PyNNBackend:
         if not self.closed:
             self.closed = True
             if _live.get(self.name) is self:
-                del _live[self.name]
+                release(self)
                 self.sim.end()

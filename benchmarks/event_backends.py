@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     from hippocam.event_models.data import datasets
-    from hippocam.event_models.pynn import convert as pynn_net
+    from hippocam.event_models import pynn as pynn_net
     from hippocam.event_models import zoo
     models = zoo.shipped() if args.models == "all" else args.models.split(",")
     rows = []

@@ -242,7 +242,7 @@ def tune_model(name_or_path: str, out: Path, params, data_dir=None, threads: int
     training split, starting from its biases recalibrated for that reset; write ``out/NAME.npz`` and its card
     ``out/NAME.json`` with the reference SNN's test accuracy before and after. Returns the card."""
     from .training import finetune
-    from .pynn import convert as pynn_convert
+    from . import pynn as pynn_net
     finetune.require_torch()
     net, card = find_model(name_or_path)
     if net.snn:
@@ -253,8 +253,8 @@ def tune_model(name_or_path: str, out: Path, params, data_dir=None, threads: int
     t0, load0 = time.perf_counter(), _load()
     x_train, y_train = datasets.load_split(net.dataset, "train", folder=data_dir, progress=log)
     x_test, y_test = datasets.load_split(net.dataset, "test", folder=data_dir, progress=log)
-    start = pynn_convert.calibrated_for_reset_to_value(
-        net, pynn_convert.RunParams(steps=params.steps, v_reset=params.v_reset, v_init=params.v_init), data_dir)
+    start = pynn_net.calibrated_for_reset_to_value(
+        net, pynn_net.RunParams(steps=params.steps, v_reset=params.v_reset, v_init=params.v_init), data_dir)
     log(f"{net.name}: fine-tuning {params.epochs} epochs as its SNN (T={params.steps}, reset to "
         f"{params.v_reset:g} theta) on {len(x_train)} training samples, {threads} thread(s) ...")
     t1 = time.perf_counter()

@@ -132,7 +132,7 @@ def _fraction(text, what: str) -> float:
 
 def _evaluate_on_backend(net, x, y, args, steps: int) -> int:
     from .common import progress
-    from hippocam.event_models.pynn import convert as pynn_net
+    from hippocam.event_models import pynn as pynn_net
     print(f"{net.name}: building the network on {args.backend} and streaming {len(x)} samples (T={steps}) ...",
           flush=True)
     shipped = net
@@ -232,9 +232,8 @@ def mapping_inputs(net, graph, layout, steps: int) -> dict:
     as ``pynn_net.simulate`` gives it."""
     import numpy as np
 
-    from hippocam.event_models.pynn.convert import LEAD_STEPS
     dt = graph.timestep_ms
-    window = [float((LEAD_STEPS + t) * dt) for t in range(steps)]
+    window = [float((layout.lead_steps + t) * dt) for t in range(steps)]
     n_inputs = next(p.size for p in graph.populations if p.name == "input")
     n_bias = next(p.size for p in graph.populations if p.name == "bias")
     bias = []
@@ -254,7 +253,7 @@ def cmd_map(args) -> int:
                          "spinnaker")
     if args.backend != "spinnaker":
         raise InputError(f"mapping reports come from sPyNNaker; use --backend spinnaker, not {args.backend!r}")
-    from hippocam.event_models.pynn import convert as pynn_net
+    from hippocam.event_models import pynn as pynn_net
     from hippocam.event_models import zoo
     net, card = zoo.find_model(args.model)
     steps = _int(args.timesteps, "--timesteps", 1, 4096) if args.timesteps is not None else 8

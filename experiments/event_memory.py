@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 
 from hippocam.errors import InputError  # noqa: E402
 from hippocam.event_models.data import datasets  # noqa: E402
-from hippocam.event_models.pynn import convert as pynn_net
+from hippocam.event_models import pynn as pynn_net
 from . import event_memory_net as to_memory
 from hippocam.event_models import zoo
 

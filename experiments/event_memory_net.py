@@ -36,7 +36,7 @@ from hippocam.cam.operations import learn, recall_content, recall_cue
 from hippocam.cam.oracle import expected_answers
 from hippocam.cam.profile import load as load_profile
 
-from hippocam.event_models.pynn import convert as pynn_net
+from hippocam.event_models import pynn as pynn_net
 from hippocam.event_models.snn.net import Net
 
 LATCH_MV = 2.0        # a latch or relay input alone: fires a threshold-1 cell

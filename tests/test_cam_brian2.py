@@ -1,4 +1,6 @@
 """The CAM on Brian2 (the default backend), checked operation by operation against the oracle."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -9,11 +11,12 @@ from hippocam.errors import BackendError
 
 @pytest.fixture(scope="module")
 def functional_run():
-    mem = Memory(5, 10)
+    """The run's output spikes and results, read before the memory is closed: it would keep the simulator from
+    the module's other memories (one open network per simulator)."""
     ops = [type(o)(o.op, o.cue, o.content, 1.0 + 10.0 * i) for i, o in enumerate(workloads.functional())]
-    results = mem.run(ops)
-    yield mem, results
-    mem.close()
+    with Memory(5, 10) as mem:
+        results = mem.run(ops)
+        return mem.spikes("OUT"), results
 
 
 def test_functional_experiment_agrees_on_all_nine(functional_run):
@@ -25,8 +28,7 @@ def test_functional_experiment_agrees_on_all_nine(functional_run):
 
 
 def test_output_timeline_matches_spec_section_4(functional_run):
-    mem, results = functional_run
-    out = mem.spikes("OUT")
+    out, results = functional_run
     c = 5
 
     def firing(t):
@@ -93,13 +95,36 @@ def test_bad_operations_raise_input_error_naming_the_operation():
         assert mem.history == []  # nothing ran
 
 
-def test_a_replaced_memory_says_so():
-    old = Memory(2, 2)
-    new = Memory(2, 2)
-    with pytest.raises(BackendError, match="closed"):
-        old.recall_cue(0)
-    assert new.recall_cue(0).cues == {0}
-    new.close()
+def test_a_second_open_memory_is_refused_and_the_first_keeps_working():
+    first = Memory(2, 2)
+    first.learn(0, {1})
+    with pytest.raises(BackendError, match=r"another brian2 network is still open .* close it first"):
+        Memory(2, 2)
+    assert first.recall_cue(0).content == {1}
+    first.close()
+    with pytest.raises(BackendError, match="is closed; build the memory again"):
+        first.recall_cue(0)
+    with Memory(2, 2) as second:
+        assert second.recall_cue(0).content == set()
+
+
+def test_a_dropped_memory_does_not_block_the_next():
+    dropped = Memory(2, 2)
+    dropped.learn(1, {0})
+    del dropped
+    with Memory(2, 2) as mem:
+        assert mem.recall_cue(1).content == set()   # a new network: nothing learned
+
+
+def test_a_memory_that_failed_to_build_holds_no_simulator():
+    from hippocam.cam.profile import load
+    fine = load("brian2")
+    with pytest.raises(BackendError, match="below this simulator's minimum") as failed:
+        Memory(2, 2, profile=dataclasses.replace(fine, timestep_ms=4.0))
+    # ``failed`` keeps the half-built memory referenced (its traceback's frames): only closing it frees the simulator
+    with Memory(2, 2) as mem:
+        assert mem.learn(0, {0}).content == {0}
+    assert failed.traceback
 
 
 def test_one_cue_memory_builds_without_lateral_inhibition():

@@ -18,7 +18,7 @@ from hippocam.errors import BackendError
 from hippocam.backends import spinnaker as sp
 from hippocam.backends.graph import Timing
 from hippocam.backends.graph import DeltaCells, Graph, Sources, Synapses
-from hippocam.event_models.pynn import convert as pynn_net
+from hippocam.event_models import pynn as pynn_net
 from hippocam.event_models import zoo
 from hippocam.experiments import cli
 

@@ -11,7 +11,7 @@ from hippocam.errors import InputError
 from hippocam.experiments import event_cli as cli
 from hippocam.event_models.data import datasets
 from hippocam.event_models.snn import net as netmod, refsim
-from hippocam.event_models.pynn import convert as pynn_net
+from hippocam.event_models import pynn as pynn_net
 from hippocam.event_models import zoo
 from hippocam.event_models.snn.net import Layer, Net, Neuron
 from hippocam.event_models.snn.ops import AvgPool, Conv, Delay, Dense, Flatten, Scale

@@ -1,4 +1,6 @@
 """The CAM on NEST (pyNN.nest, profile "nest", dt 0.5 ms), checked operation by operation against the oracle."""
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -19,19 +21,32 @@ def _on_whole_ms(mem, populations=("CueCue", "CueCont", "ContCue", "ContCont", "
     return bool(np.allclose(times, np.round(times)))
 
 
+@dataclass(frozen=True)
+class Finished:
+    """What the tests read of a memory after its run, taken before it is closed: an open memory would keep NEST
+    from the module's other memories (one open network per simulator)."""
+    profile: object
+    timestep_ms: float
+    trains: dict
+    cue_to_content: np.ndarray
+
+    def spikes(self, population: str) -> list:
+        return self.trains[population]
+
+
 @pytest.fixture(scope="module")
 def functional_run():
-    mem = Memory(5, 10, backend="nest")
     # the paper's 10 ms spacing, from the earliest input time (pyNN.nest needs inputs > min_delay)
     ops = [type(o)(o.op, o.cue, o.content, 1.0 + 10.0 * i) for i, o in enumerate(workloads.functional())]
-    results = mem.run(ops)
-    yield mem, results
-    mem.close()
+    with Memory(5, 10, backend="nest") as mem:
+        results = mem.run(ops)
+        trains = {p.name: mem.spikes(p.name) for p in mem.spec.populations}
+        return Finished(mem.profile, mem.backend.timestep_ms, trains, mem.backend.weights("cue_to_content")), results
 
 
 def test_profile_defaults_to_nest_at_half_ms(functional_run):
     mem, _ = functional_run
-    assert mem.profile.name == "nest" and mem.backend.timestep_ms == 0.5
+    assert mem.profile.name == "nest" and mem.timestep_ms == 0.5
 
 
 def test_functional_experiment_agrees_on_all_nine(functional_run):
@@ -61,7 +76,7 @@ def test_timeline_is_spinnakers_on_whole_ms(functional_run):
     recall = results[3]  # recall_cue(0)
     assert firing(out, recall.at_ms + 5) == {0}
     assert firing(out, recall.at_ms + 6) == {c + b for b in (0, 1, 8, 9)}
-    w = mem.backend.weights("cue_to_content")
+    w = mem.cue_to_content
     assert w[3, [5, 6]].tolist() == [0, 0] and np.all(w[3, [1, 3, 4, 8]] > 11)
 
 
@@ -148,7 +163,22 @@ def test_nest_drop_rule_the_backend_relies_on():
         assert len(got[0]) == 0 and got[1].tolist() == [10.0 + 3 * dt]
 
 
-def test_a_profile_with_hops_nest_cannot_make_is_refused():
+def test_a_profile_with_hops_nest_cannot_make_is_refused_and_holds_no_simulator():
     # the reference profile runs at dt 1 ms with 1 ms hops; NEST's shortest hop there is 2 ms
-    with pytest.raises(BackendError, match="finer timestep"):
+    with pytest.raises(BackendError, match="finer timestep") as failed:
         Memory(5, 10, backend="nest", profile="reference")
+    # ``failed`` keeps the half-built memory referenced: only closing it on the failure frees NEST
+    with Memory(2, 2, backend="nest") as mem:
+        assert mem.learn(0, {1}).content == {1}
+    assert failed.traceback
+
+
+def test_a_second_open_nest_memory_is_refused_until_the_first_is_closed():
+    first = Memory(2, 2, backend="nest")
+    first.learn(1, {0})
+    with pytest.raises(BackendError, match=r"another nest network is still open .* close it first"):
+        Memory(2, 2, backend="nest")
+    assert first.recall_cue(1).content == {0}
+    first.close()
+    with Memory(2, 2, backend="nest") as second:
+        assert second.recall_cue(1).content == set()

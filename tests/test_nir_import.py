@@ -9,7 +9,7 @@ import pytest
 from hippocam.backends.graph import Timing
 from hippocam.errors import InputError
 from hippocam.event_models.nir import reader
-from hippocam.event_models.pynn import convert as pynn_net
+from hippocam.event_models import pynn as pynn_net
 from hippocam.event_models.snn import refsim
 
 nir = pytest.importorskip("nir")   # a default dependency: present wherever hippocam is installed

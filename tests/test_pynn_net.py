@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 from hippocam import backends
-from hippocam.backends.graph import probe
+from hippocam.backends.graph import CubaCells, DeltaCells, Graph, Sources, Synapses, Timing, cuba_jump_nA, probe
+from hippocam.errors import InputError
 from hippocam.event_models.snn import connectivity, refsim
 from hippocam.event_models.data import datasets
-from hippocam.event_models.pynn import convert as pynn_net
+from hippocam.event_models import pynn as pynn_net
 from hippocam.event_models import zoo
 from hippocam.event_models.snn.net import layer_input
 from hippocam.event_models.snn.ops import AvgPool, Conv
@@ -75,7 +76,7 @@ def test_digits_net_reproduces_the_reference_snn_spike_for_spike(backend):
 def test_backends_that_cannot_stream_samples_say_so_before_building(backend):
     net, _ = zoo.find_model("digits-cnn")
     x, _ = datasets.load_split(net.dataset, "test", limit=2)
-    with pytest.raises(pynn_net.InputError, match=f"backend '{backend}' cannot stream samples"):
+    with pytest.raises(InputError, match=f"backend '{backend}' cannot stream samples"):
         pynn_net.simulate(net, x, backend)
 
 
@@ -85,3 +86,62 @@ def test_the_chosen_reset_value_is_the_best_scored_candidate(tmp_path):
     best, scores = pynn_net.choose_v_reset(net, 4, folder=tmp_path, candidates=(0.0, 0.5))
     assert set(scores) == {0.0, 0.5} and best == max(scores, key=scores.get)
     assert scores[0.5] > scores[0.0]          # a reset to 0 loses the residue: far worse (48 % vs 95 % at T = 8)
+
+
+class _SpikeTimes:
+    """Stands in for a backend in ``stream_samples``: keeps the spike times it is given."""
+
+    def __init__(self):
+        self.given = {}
+
+    def set_spike_times(self, population, trains):
+        self.given[population] = [np.asarray(t, float) for t in trains]
+
+
+def test_a_backends_lead_steps_move_every_slots_input_and_nothing_else():
+    net, _ = zoo.find_model("digits-cnn")
+    x, _ = datasets.load_split(net.dataset, "test", limit=2)
+    params = pynn_net.RunParams(steps=4)
+    shifted = {}
+    for lead in (2, 5):
+        graph, layout = pynn_net.to_graph(net, params, Timing(1.0, lead_steps=lead))
+        sim = _SpikeTimes()
+        pynn_net.stream_samples(sim, net, x, params, graph, layout)
+        shifted[lead] = graph, layout, sim.given
+    (g2, l2, s2), (g5, l5, s5) = shifted[2], shifted[5]
+    assert [(p.name, p.size) for p in g5.populations] == [(p.name, p.size) for p in g2.populations]
+    assert [s.latency_ms for s in g5.projections] == [s.latency_ms for s in g2.projections]
+    assert (l5.slot_steps, l5.settled_steps, l5.read_steps) == (l2.slot_steps + 3, l2.settled_steps + 3,
+                                                                 l2.read_steps + 3)
+    inputs = np.concatenate(s5["input"])
+    assert len(inputs) and np.all(inputs % l5.slot_steps >= 5) and np.all(inputs % l5.slot_steps < 5 + 4)
+    for sample in range(2):   # the same steps of each slot, 3 steps later
+        for before, after in zip(s2["input"], s5["input"]):
+            mine = after[(after >= sample * l5.slot_steps) & (after < (sample + 1) * l5.slot_steps)]
+            theirs = before[(before >= sample * l2.slot_steps) & (before < (sample + 1) * l2.slot_steps)]
+            np.testing.assert_array_equal(mine - sample * l5.slot_steps, theirs - sample * l2.slot_steps + 3)
+
+
+def test_nests_lead_steps_are_the_first_input_step_it_delivers():
+    pytest.importorskip("pyNN.nest")
+    b = backends.get("nest")
+    dt = 1.0
+    lead = b.graph_timing(dt).lead_steps
+    graph = Graph(dt, (Sources("src", 2), DeltaCells("cells", 2, v_thresh_mV=1.0)),
+                  (Synapses("hop", "src", "cells", np.array([0, 1]), np.array([0, 1]), np.array([1.5, 1.5]), dt),))
+    with b:
+        b.build_graph(graph)
+        b.set_spike_times("src", [np.array([lead * dt]), np.array([(lead - 1) * dt])])
+        b.run_until(10 * dt)
+        fired = [len(s) for s in b.spikes("cells")]
+    assert fired == [1, 0]      # a step earlier is NEST's min_delay, which it drops
+    assert backends.get("brian2").graph_timing(dt).lead_steps == lead     # one layout on both backends
+
+
+def test_graph_mistakes_are_input_errors_naming_the_fix():
+    with pytest.raises(InputError, match=r"differ in length \(2, 2, 1\); give one entry per synapse"):
+        Synapses("s", "a", "b", np.array([0, 1]), np.array([0, 1]), np.array([1.0]), 1.0)
+    with pytest.raises(InputError, match="tau_syn and tau_m are equal .* make them differ"):
+        cuba_jump_nA(CubaCells("c", 1, v_thresh_mV=1.0, tau_syn_ms=5.0, tau_m_ms=5.0), 1.0)
+    with pytest.raises(InputError, match="min_sources >= 1"):
+        Timing(1.0, min_sources=0)

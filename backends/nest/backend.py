@@ -1,6 +1,6 @@
 """NEST 3.10 through pyNN.nest, one thread, on-grid spikes (profile ``cam/profiles/nest.toml``).
 
-Conventions absorbed here (TOOLCHAIN.md, SPEC.md 7; each checked on NEST itself):
+Conventions absorbed here (docs/toolchain.md, docs/cam_spec.md; each checked on NEST itself):
 - a hop costs delay + 1 step (input is added after the voltage update) and the shortest delay is
   one step, so a latency L is sent as a delay of L - dt; the profile runs at dt 0.5 ms so that the
   1 ms latencies of the timeline stay reachable;
@@ -19,13 +19,13 @@ import functools
 import logging
 import math
 import os
-from collections import defaultdict
-from copy import deepcopy
 
 import numpy as np
 
 from hippocam.errors import BackendError
-from .pynn_common import PyNNBackend
+from ..pynn_common import PyNNBackend
+from .connectors import bulk_connector_class, connect_parrots
+from .recording import lazy_recorder_class, split_by_index
 
 
 class _QuietPyNNNest(logging.Filter):
@@ -93,10 +93,10 @@ class Backend(PyNNBackend):
 
     @contextlib.contextmanager
     def _lazy_recorders(self, graph):
-        """Populations made meanwhile get ``_lazy_recorder_class`` recorders; with a graph, its populations'
+        """Populations made meanwhile get ``lazy_recorder_class`` recorders; with a graph, its populations'
         spike recorders are made first (``after_graph_setup``)."""
         population, eager = self.sim.Population, self.sim.Population._recorder_class
-        population._recorder_class = recorder = _lazy_recorder_class()
+        population._recorder_class = recorder = lazy_recorder_class()
         self._graph_recorders = 0 if graph is None else len(graph.populations)
         try:
             yield
@@ -107,16 +107,16 @@ class Backend(PyNNBackend):
 
     def after_graph_setup(self) -> None:
         super().after_graph_setup()
-        pool = _lazy_recorder_class().spike_detector_class.pool
+        pool = lazy_recorder_class().spike_detector_class.pool
         pool[:] = [_nest().Create("spike_recorder") for _ in range(self._graph_recorders)]
 
     def after_graph_build(self, graph) -> None:
         super().after_graph_build(graph)
-        from .graph import Sources
+        from ..graph import Sources
         for p in graph.populations:
             pop = self.populations[p.name]
             if isinstance(p, Sources) and getattr(pop, "_deferred_parrot_connections", False):
-                pop._connect_parrot_neurons = functools.partial(_connect_parrots, pop)
+                pop._connect_parrot_neurons = functools.partial(connect_parrots, pop)
 
     def set_spike_times(self, population: str, trains: list) -> None:
         """As the common layer, straight into the spike generators behind the sources' parrots (as ``set_inputs``):
@@ -170,6 +170,9 @@ class Backend(PyNNBackend):
     delta_extra_latency_steps = 0
 
     reads_membrane = True
+    # a source's spike at t reaches NEST as its generator's spike at t - min_delay (pyNN.nest's parrots), which NEST
+    # needs later than 0: with min_delay one step, a graph's input starts in step 2
+    graph_lead_steps = 2
     # NEST's update that stamps its spikes t covers (t - dt, t], and pyNN.nest's first run goes one min_delay
     # (one step) further than asked, which every later run keeps: measured with leaky read-outs against refsim
     membrane_read_lag_steps = 2
@@ -251,14 +254,14 @@ class Backend(PyNNBackend):
             gids = self._sender_index[population] = np.asarray(pop.all_cells, dtype=np.int64)
         index = np.searchsorted(gids, senders)  # pyNN's cells have increasing node ids
         del senders
-        return _split_by_index(index, times, pop.size)
+        return split_by_index(index, times, pop.size)
 
     def connector(self, pairs: np.ndarray, delay_ms: float):
         pairs = np.asarray(pairs)
-        return _bulk_connector_class()(pairs[:, 0], pairs[:, 1])
+        return bulk_connector_class()(pairs[:, 0], pairs[:, 1])
 
     def weighted_connector(self, pre: np.ndarray, post: np.ndarray, delay_ms: float, weights=None):
-        return _bulk_connector_class()(pre, post, weights)
+        return bulk_connector_class()(pre, post, weights)
 
     def input_times(self, times) -> list[float]:
         return self._input_array(times).tolist()
@@ -288,206 +291,3 @@ class Backend(PyNNBackend):
 def _nest():
     import nest
     return nest
-
-
-#: HPC synapses (a 2-byte target index) reach the first 65534 nodes of a thread; with one thread a node's index is
-#: its node id - 1
-HPC_MAX_NODE_ID = 65534
-
-
-def _split_by_index(index: np.ndarray, times: np.ndarray, size: int) -> list[np.ndarray]:
-    """``times`` split by ``index`` (0..size-1) into one array per index, each in its given order: views of one
-    sorted copy (the monitors of a converted network hold tens of millions of spikes)."""
-    order = np.argsort(index, kind="stable")  # each cell's spikes stay in time order
-    bounds = np.zeros(size + 1, dtype=np.int64)
-    np.cumsum(np.bincount(index, minlength=size)[:size], out=bounds[1:])
-    times = times[order]
-    del order
-    return [times[bounds[i]:bounds[i + 1]] for i in range(size)]
-
-
-def _node_ids(nodes) -> np.ndarray:
-    """The node ids of a NodeCollection (sorted, distinct): from its ends when they are contiguous (a population:
-    one ``Create``), as ``tolist`` asks NEST for every node's status (0.1 s for 30 k nodes)."""
-    n = len(nodes)
-    if n:
-        first, last = nodes[0].global_id, nodes[n - 1].global_id
-        if last - first + 1 == n:
-            return np.arange(first, last + 1, dtype=np.int64)
-    return np.asarray(nodes.tolist(), dtype=np.int64)
-
-
-def _connect_parrots(pop) -> None:
-    """pyNN.nest's deferred generator -> parrot connections of a spike source population, with
-    ``static_synapse_hom_w_hpc`` where the parrots are in its reach (a parrot repeats what arrives and ignores the
-    weight). NEST keeps each device's connections in a container of its own that starts with room for 1024 of them:
-    32 kB per spike generator with static_synapse, 8 kB with this one."""
-    nest = _nest()
-    spec = {"delay": pop._simulator.state.min_delay}
-    parrots = pop.node_collection
-    if nest.local_num_threads == 1 and parrots[len(parrots) - 1].global_id <= HPC_MAX_NODE_ID:
-        spec["synapse_model"] = "static_synapse_hom_w_hpc"
-    nest.Connect(pop.node_collection_source, parrots, "one_to_one", syn_spec=spec)
-    pop._deferred_parrot_connections = False
-
-
-@functools.cache
-def _lazy_recorder_class():
-    """pyNN.nest's Recorder with a multimeter that exists in NEST only once it is used."""
-    import nest
-    import importlib
-
-    base_recording = importlib.import_module("pyNN.recording")
-    recording = importlib.import_module("pyNN.nest.recording")  # pyNN.nest's "recording" is pyNN's
-    simulator = importlib.import_module("pyNN.nest.simulator")
-
-    class LazyMultimeter(recording.Multimeter):
-        def __init__(self, to_memory=True):  # RecordingDevice.__init__ without touching the device
-            self._device = None
-            self._to_memory = to_memory
-            self._initial_values = {}
-            self._all_ids = set()
-            self._connected = False
-            self._overrun_data = None
-            self._clean = True
-            self.interval = simulator.state.dt  # until the device exists
-            simulator.state.recording_devices.append(self)
-
-        @property
-        def device(self):
-            if self._device is None:
-                self._device = nest.Create("multimeter")
-                self._device.record_to = "memory" if self._to_memory else "ascii"
-                recording._set_status(self._device, {"interval": self.interval})
-            return self._device
-
-        def connect_to_cells(self):
-            if self._all_ids:
-                return super().connect_to_cells()
-            self._connected = True
-
-    class CompactSpikeDetector(recording.SpikeDetector):
-        """pyNN.nest's spike recorder, connected with ``static_synapse_hom_w_hpc`` rather than
-        ``static_synapse``. NEST keeps a neuron's connections to devices in a container of its own that starts
-        with room for 1024 of them: 32 kB per recorded neuron with static_synapse (2.8 GB for 86 k cells), 8 kB
-        with this one. The recorder stores the sender and the spike time either way.
-
-        HPC synapses reach only the first 65534 nodes of a thread: a graph build makes its recorders before its
-        cells (``pool``, one per population, taken in order); a recorder made later falls back to static_synapse
-        when it is out of reach (NEST then makes no connection)."""
-
-        pool: list = []
-
-        def __init__(self, to_memory=True):
-            self.device = self.pool.pop(0) if self.pool else nest.Create("spike_recorder")
-            parameters = {} if to_memory else {"precision": simulator.state.default_recording_precision}
-            recording.RecordingDevice.__init__(self, parameters, to_memory)
-
-        def connect_to_cells(self):
-            assert not self._connected
-            if len(self._all_ids) > 0:
-                cells, spec = nest.NodeCollection(sorted(self._all_ids)), {"delay": simulator.state.min_delay}
-                try:
-                    nest.Connect(cells, self.device, {"rule": "all_to_all"},
-                                 {**spec, "synapse_model": "static_synapse_hom_w_hpc"})
-                except nest.NESTError as err:
-                    if "HPC" not in str(err):
-                        raise
-                    nest.Connect(cells, self.device, {"rule": "all_to_all"}, spec)
-            self._connected = True
-
-    class LazyRecorder(recording.Recorder):
-        def __init__(self, population, file=None):  # pyNN.nest's, with the lazy multimeter
-            self._multimeter = LazyMultimeter()
-            self._spike_detector = CompactSpikeDetector()
-            base_recording.Recorder.__init__(self, population, file)
-            self.recorded_all = defaultdict(set)
-
-        def _get_sampling_interval(self):
-            mm = self._multimeter
-            return mm.interval if mm._device is None else recording.Recorder._get_sampling_interval(self)
-
-        def _set_sampling_interval(self, value):
-            mm = self._multimeter
-            if value is not None and mm._device is None:
-                mm.interval = value
-            else:
-                recording.Recorder._set_sampling_interval(self, value)
-
-        sampling_interval = property(fget=_get_sampling_interval, fset=_set_sampling_interval)
-
-    LazyRecorder.spike_detector_class = CompactSpikeDetector
-    return LazyRecorder
-
-
-@functools.cache
-def _bulk_connector_class():
-    """FromListConnector that connects a whole projection with one ``nest.Connect`` call.
-
-    pyNN.nest's FromListConnector calls nest.Connect once per postsynaptic cell; one call with
-    ``one_to_one`` over paired node arrays, with the weights and delays as arrays (one value for a CAM
-    projection, one per synapse for a converted event network), is about 10x faster from 64 x 64 up.
-    Per-synapse weights come with the connector (or from the synapse type), every other parameter from the
-    synapse type. Memory (tens of millions of synapses): the index and weight arrays are kept as given (no
-    float pair list), dropped once connected, and the synapse type's parameters are copied with its scalars only.
-    """
-    import nest
-    from pyNN.connectors import Connector, FromListConnector
-
-    class BulkConnector(FromListConnector):
-        def __init__(self, pre, post, weights=None):
-            Connector.__init__(self)
-            self.pre, self.post = np.asarray(pre), np.asarray(post)
-            self.weights = None if weights is None else np.asarray(weights, dtype=float)
-            self.column_names = () if weights is None else ("weight",)
-
-        @property
-        def conn_list(self):
-            """The (pre, post[, weight]) rows, as FromListConnector has them (empty once connected)."""
-            if self.pre is None:
-                return np.zeros((0, 2 + len(self.column_names)))
-            return np.column_stack([self.pre, self.post] + ([] if self.weights is None else [self.weights]))
-
-        def connect(self, projection):
-            pre, post, n = self.pre, self.post, len(self.pre)
-            self.pre = self.post = None
-            if n == 0:
-                return
-            synapse = projection.synapse_type
-            if self.weights is None:
-                params = synapse.native_parameters
-            else:
-                params = deepcopy(synapse.parameter_space)   # scalars: the weights are here
-                params.shape = (n,)
-                params.update(weight=self.weights)
-                self.weights = None
-                params = synapse.translate(params)
-            params.shape = (n,)
-            params.evaluate(simplify=True)     # homogeneous values become scalars, per-synapse ones stay arrays
-            native = dict(params.items())
-            del params
-            # delta synapses: pyNN.nest scales weights to pA and back to mV with the cell's receptor_scale
-            scale = getattr(projection.post.celltype, "receptor_scale", 1.0)
-            weight = np.broadcast_to(np.asarray(native.pop("weight"), dtype=float), n) * scale
-            delay = np.ascontiguousarray(np.broadcast_to(np.asarray(native.pop("delay"), dtype=float), n))
-            for unused in ("tau_minus", "dendritic_delay_fraction", "w_min_always_zero_in_NEST"):
-                native.pop(unused, None)
-            pre_ids = _node_ids(projection.pre.node_collection)[pre]
-            post_ids = _node_ids(projection.post.node_collection)[post]
-            del pre, post
-            # plasticity parameters (tau_plus, lambda, alpha, Wmax, mu_plus, mu_minus) are
-            # per-connection properties of stdp_synapse: pass them with the connections
-            syn = {k: float(v) for k, v in native.items()}
-            syn.update({"synapse_model": projection.nest_synapse_model,
-                        "synapse_label": projection.nest_synapse_label,
-                        "weight": np.ascontiguousarray(weight), "delay": delay})
-            del weight, native
-            cell = projection.post.celltype
-            if not cell.standard_receptor_type:
-                syn["receptor_type"] = cell.get_receptor_type(projection.receptor_type)
-            nest.Connect(pre_ids, post_ids, {"rule": "one_to_one"}, syn)
-            del syn, post_ids
-            projection._sources.update(np.unique(pre_ids).tolist())
-            projection._simulator.state.stale_connection_cache = True
-
-    return BulkConnector

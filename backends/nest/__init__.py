@@ -1,0 +1,5 @@
+"""NEST 3.10 through pyNN.nest: the backend (``backend``), pyNN.nest's recorders made lighter (``recording``) and its
+connections made in bulk (``connectors``). The registry imports ``Backend`` from here."""
+from .backend import Backend
+
+__all__ = ["Backend"]
