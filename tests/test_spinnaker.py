@@ -277,3 +277,15 @@ def test_home_directory_untouched(tmp_path):
     assert list(empty_home.iterdir()) == []
     assert [p.name for p in busy_home.iterdir()] == [".spynnaker.cfg"]
     assert (busy_home / ".spynnaker.cfg").read_text() == decoy
+
+
+def test_a_second_open_spinnaker_network_is_refused_and_the_first_keeps_working():
+    first = sp.Backend(virtual=True)
+    first.build(spec())
+    second = sp.Backend(virtual=True)
+    with pytest.raises(BackendError, match="another spinnaker network is still open"):
+        second.build(spec())
+    assert first.closed is False and first.mapping()["cores"] >= 10
+    first.close()
+    second.build(spec())  # the first was closed: the simulator is free
+    second.close()

@@ -28,7 +28,7 @@ import numpy as np
 
 from hippocam.errors import BackendError
 from ..graph import DeltaCells
-from ..pynn_common import PyNNBackend, _live
+from ..pynn_common import PyNNBackend, claim, release
 from . import patches
 from .config import ENV_TIMEOUT, ENV_VERBOSE, board_config, spynnaker_config
 from .graphs import GraphPath
@@ -177,16 +177,17 @@ class Backend(GraphPath, PyNNBackend):
         self._open()
 
     def _begin_build(self) -> None:
-        """A new network replaces this backend's and the one another backend object holds in sPyNNaker."""
-        other = _live.get(self.name)
-        if other is not None and other is not self:
-            other.close()
+        """A new network replaces this backend's; another backend object's open network is refused (``claim``)."""
         self.close()
         self._reset()
+        claim(self)
 
     def _open(self) -> None:
-        probe_board(self.board, self.probe_timeout_s)
-        _live[self.name] = self
+        try:
+            probe_board(self.board, self.probe_timeout_s)
+        except BackendError:
+            release(self)
+            raise
         self.closed = False
         self.t_ms = 0.0
 
@@ -291,8 +292,7 @@ class Backend(GraphPath, PyNNBackend):
                 except spynnaker_errors() as err:
                     log.debug("spinnaker: ending sPyNNaker after a failed call failed too: %r", err, exc_info=True)
         self.closed = True
-        if _live.get(self.name) is self:
-            del _live[self.name]
+        release(self)
 
     def set_inputs(self, trains: list[np.ndarray]) -> None:
         """Set the spike times (ms) of every IN neuron; after the first run only the same ones are accepted."""
@@ -411,8 +411,7 @@ class Backend(GraphPath, PyNNBackend):
         if self.closed:
             return
         self.closed = True
-        if _live.get(self.name) is self:
-            del _live[self.name]
+        release(self)
         if self._materialized:
             self._materialized = False
             try:
