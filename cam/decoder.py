@@ -1,4 +1,4 @@
-"""Output spikes -> decoded answers, per operation, in time windows (SPEC.md section 4).
+"""Output spikes -> decoded answers, per operation, in time windows (docs/cam_spec.md §4).
 
 Windows come from the profile, as [start, end) offsets (ms) from each operation's first input step.
 A LEARN's content is read in the first echo step only: the erased old bits fire alone one step

@@ -1,4 +1,4 @@
-"""The CA3 CAM as a backend-neutral network description (SPEC.md section 2).
+"""The CA3 CAM as a backend-neutral network description (docs/cam_spec.md §2).
 
 ``build_spec`` returns plain data: populations with their cell parameters and projections as
 explicit (pre, post) index pairs with a weight (nA, magnitude), a latency (ms) and a receptor.
@@ -82,7 +82,7 @@ def build_spec(cue_size: int, content_size: int, profile: Profile) -> NetworkSpe
                        None if name == "IN" else dict(profile.cells[profile.population_cells[name]]))
         for name in POPULATIONS)
     exc, inh = "excitatory", "inhibitory"
-    # name: (pre, post, pairs, receptor), in the order of SPEC.md's table
+    # name: (pre, post, pairs, receptor), in the order of docs/cam_spec.md §2's table
     table = {
         "in_cue": ("IN", "CueCue", one_to_one(c), exc),
         "in_content": ("IN", "ContCue", one_to_one(k, pre_offset=c), exc),

@@ -1,4 +1,4 @@
-"""The dictionary model of SPEC.md section 1: the oracle every backend is checked against."""
+"""The dictionary model of docs/cam_spec.md §1: the oracle every backend is checked against."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

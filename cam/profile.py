@@ -20,7 +20,7 @@ from hippocam.errors import InputError
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 
-#: the 18 projections of SPEC.md section 2, in order.
+#: the 18 projections of docs/cam_spec.md §2, in order.
 PROJECTIONS = (
     "in_cue", "in_content", "cue_copy", "cue_inhibits_cuecont", "cue_veto", "content_gate",
     "gate_out", "content_detect", "detect_push", "cue_to_content", "content_to_cue",

@@ -1,4 +1,4 @@
-"""Operations -> input spike trains (SPEC.md section 3), pure functions.
+"""Operations -> input spike trains (docs/cam_spec.md §3), pure functions.
 
 Times are ms of biological time on the profile's timestep grid. An operation's time ``T`` is its
 first input step; LEARN holds cue and content for ``learn_hold_steps`` steps, recalls are one step.

@@ -7,7 +7,7 @@ from .operations import Operation, learn, recall_content, recall_cue
 
 
 def functional() -> list[Operation]:
-    """The paper's functional experiment (SPEC.md section 9), for a 5 x 10 memory."""
+    """The paper's functional experiment (docs/cam_spec.md §9), for a 5 x 10 memory."""
     return [learn(0, {0, 1, 8, 9}), learn(4, {1, 5, 6}), learn(3, {4, 5, 6}), recall_cue(0),
             recall_content({6}), recall_content({0, 4}), learn(3, {1, 3, 4, 8}), recall_cue(3),
             recall_content({6})]

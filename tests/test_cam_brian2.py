@@ -22,7 +22,7 @@ def functional_run():
 def test_functional_experiment_agrees_on_all_nine(functional_run):
     _, results = functional_run
     assert [r.agrees for r in results] == [True] * 9
-    # SPEC.md 9, read off the paper's recorded output
+    # docs/cam_spec.md §9, read off the paper's recorded output
     assert results[5].answer.cues == {0, 3}
     assert results[8].answer.cues == {4}  # cue 3 forgot bit 6 when it was overwritten
 

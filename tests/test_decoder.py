@@ -1,4 +1,4 @@
-"""Decoder against output timelines written from SPEC.md section 4 (not produced by the code)."""
+"""Decoder against output timelines written from docs/cam_spec.md §4 (not produced by the code)."""
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,7 +20,7 @@ def out_trains(events):
 
 
 def spec_timeline(op, T, mem):
-    """OUT spikes SPEC.md 4 prescribes for ``op`` at ``T`` given the state ``mem`` before it."""
+    """OUT spikes docs/cam_spec.md §4 prescribes for ``op`` at ``T`` given the state ``mem`` before it."""
     ev = []
     if op.op == "learn":
         old = mem.get(op.cue, frozenset()) - op.content

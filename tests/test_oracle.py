@@ -1,4 +1,4 @@
-"""The dictionary oracle against a brute-force reading of SPEC.md section 1."""
+"""The dictionary oracle against a brute-force reading of docs/cam_spec.md §1."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

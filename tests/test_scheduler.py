@@ -1,4 +1,4 @@
-"""Scheduler: spacing, placement and the input protocol of SPEC.md section 3."""
+"""Scheduler: spacing, placement and the input protocol of docs/cam_spec.md §3."""
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
