@@ -135,3 +135,29 @@ def test_a_lower_layer_imports_nothing_from_the_layers_above(layer):
         wrong += [f"{path.relative_to(REPO)} imports {n}" for n in sorted(hits)
                   if not any(n.startswith(h + ".") for h in hits)]
     assert wrong == [], f"{ROOT}.{layer} must not import {', '.join(above)}:\n" + "\n".join(wrong)
+
+
+def readme_layout_paths() -> set[str]:
+    """The paths the README's Layout table names in its first column (`path`, folders with a trailing slash)."""
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("## Layout"):]
+    paths = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            for cell in line.split("|")[1].split(","):
+                cell = cell.strip().strip("`")
+                if cell:
+                    paths.add(cell)
+    return paths
+
+
+def test_the_readme_layout_table_names_every_package_and_root_module():
+    named = readme_layout_paths()
+    folders = {str(p.relative_to(REPO)) + "/" for name, p in package_folders().items() if name != ROOT}
+    # a subpackage counts as named when its parent folder's row is there and names it, or it has its own row
+    missing = sorted(f for f in folders if f not in named)
+    root_modules = sorted(p.name for p in REPO.glob("*.py"))
+    assert missing == [], "package folders without a row in README's Layout table"
+    assert [m for m in root_modules if m not in named] == [], "root modules of the package without a row"
+    gone = sorted(p for p in named if not (REPO / p.rstrip("/")).exists() and "/" in p.rstrip("/") + "/")
+    assert gone == [], "rows in README's Layout table for paths that do not exist"
