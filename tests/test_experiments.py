@@ -140,6 +140,7 @@ def test_decoy_folders_in_the_working_directory_change_nothing(tmp_path, launche
     assert_architecture(r["rows"])
 
 
+@pytest.mark.slow
 @BACKENDS
 def test_robustness_degrades_with_faults(tmp_path, backend):
     out, r = run_quick(tmp_path, "robustness", backend=backend)

@@ -29,6 +29,7 @@ def wrong_decoder(monkeypatch):
     monkeypatch.setattr(decoder, "decode", decode)
 
 
+@pytest.mark.slow
 def test_spacing_check_passes_although_shorter_spacings_fail(tmp_path):
     code, r = check(tmp_path, "spacing")
     prof = profile.load("brian2")
@@ -40,12 +41,14 @@ def test_spacing_check_passes_although_shorter_spacings_fail(tmp_path):
     assert r["agreed"] == r["total"] == 200 and code == 0
 
 
+@pytest.mark.slow
 def test_spacing_check_fails_when_operations_at_the_profiles_spacing_are_wrong(tmp_path, wrong_decoder, capsys):
     code, r = check(tmp_path, "spacing")
     assert code == 1 and r["agreed"] == 0 < r["total"]
     assert "check failed: 0/" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_robustness_check_passes_although_faults_hurt(tmp_path):
     code, r = check(tmp_path, "robustness")
     # 20% faults do hurt, and that is the measurement, not a failure of the check
@@ -54,12 +57,14 @@ def test_robustness_check_passes_although_faults_hurt(tmp_path):
     assert r["agreed"] == r["total"] == 4 * 15 and code == 0
 
 
+@pytest.mark.slow
 def test_robustness_check_fails_when_fault_free_operations_are_wrong(tmp_path, wrong_decoder, capsys):
     code, r = check(tmp_path, "robustness")
     assert code == 1 and r["agreed"] == 0 and r["total"] == 60
     assert "check failed: 0/60" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_capacity_check_fails_when_a_size_crashes(tmp_path, monkeypatch, capsys):
     # a size the memory refuses: its measuring process exits with an error, like any crash
     monkeypatch.setattr(capacity, "QUICK", ((5, 10), (0, 10)))
