@@ -163,7 +163,9 @@ def test_report_renders_in_a_headless_browser(tmp_path):
         run_quick(tmp_path, name)
     page = report.build(tmp_path)
     text = page.read_text()
-    assert text.count("<section") == 2 and text.count("data:image/png;base64,") >= 3
+    # the two experiments, and the table of population names next to the pyramidal raster
+    assert text.count("<section") == 3 and text.count("data:image/png;base64,") >= 3
+    assert "Population names in the rasters" in text
     assert "<table>" in text and "Pyramidal bench" in text
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if browser is None:
