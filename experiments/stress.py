@@ -36,8 +36,9 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, size=
     learn_sp = [s for s in learn_sp if s >= 1]
     recall_sp = [s for s in recall_sp if s >= 1]
     seed_list = tuple(range(seed, seed + seeds))
-    rows = (spacing.sweep(backend, "learn", learn_sp, ((c, k),), seed_list, sweep_ops, log, kinds=True)
-            + spacing.sweep(backend, "recall", recall_sp, ((c, k),), seed_list, sweep_ops, log, kinds=True))
+    rows = (spacing.sweep_to_minimum(backend, "learn", learn_sp, ((c, k),), seed_list, sweep_ops, log, kinds=True)
+            + spacing.sweep_to_minimum(backend, "recall", recall_sp, ((c, k),), seed_list, sweep_ops, log,
+                                       kinds=True))
     min_learn = spacing.minimum_safe([r for r in rows if r["after"] == "learn"])
     min_recall = spacing.minimum_safe([r for r in rows if r["after"] == "recall"])
     # gated (--check): the long run and the sweep's runs at the profile's spacings or above
@@ -45,7 +46,8 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, size=
     recall_ok, recall_n = spacing.checked([r for r in rows if r["after"] == "recall"], prof.spacing_after_recall_ms)
     result = {"experiment": NAME, "backend": backend, "profile": prof.name, "size": [c, k], "seed": seed,
               "long_run": long_run, "sweep": rows, "minimum_after_learn_ms": min_learn,
-              "minimum_after_recall_ms": min_recall,
+              "minimum_after_recall_ms": min_recall, "profile_after_learn_ms": prof.spacing_after_learn_ms,
+              "profile_after_recall_ms": prof.spacing_after_recall_ms,
               "agreed": long_run["agreed"] + learn_ok + recall_ok, "total": n_ops + learn_n + recall_n}
     write_json(out_dir / "result.json", result)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
@@ -70,14 +72,13 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, size=
     fig.savefig(out_dir / "spacing.png", dpi=120)
     plt.close(fig)
     table = md_table(["after", "spacing (ms)", "wrong / total", "how"],
-                     [[r["after"], r["spacing_ms"], f"{r['wrong']}/{r['total']}",
+                     [[r["after"], f"{r['spacing_ms']:g}", f"{r['wrong']}/{r['total']}",
                        ", ".join(f"{kk} {v}" for kk, v in sorted(r["kinds"].items())) or "-"] for r in rows])
     (out_dir / "summary.md").write_text(
         f"# Stress ({backend}, {c}x{k})\n\n"
         f"**Long run:** {long_run['agreed']}/{n_ops} random operations agree with the oracle at the profile's "
         f"spacing ({prof.spacing_after_learn_ms:g} ms after a learn, {prof.spacing_after_recall_ms:g} ms after a "
         f"recall; {long_run['wall_s']} s).\n\n"
-        f"**Minimum safe spacing on {backend} at {c}x{k}:** {min_learn} ms after a learn, {min_recall} ms after a recall "
-        f"({len(seed_list)} seeds x {sweep_ops} operations per point; the other spacing at the profile's value).\n\n"
+        + spacing.finding(min_learn, min_recall, prof, ((c, k),), seed_list, sweep_ops) + "\n\n"
         f"{table}\n")
     return result
