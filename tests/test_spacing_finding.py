@@ -74,3 +74,24 @@ def test_the_finding_confirms_equal_values_and_flags_larger_ones():
         text = spacing.finding(learn, recall, profile(), ((5, 10),), (0,), 10)
         assert "needs more than the profile's spacing" in text and "keeps more" not in text
     assert "none of the spacings tried after a recall" in spacing.finding(7.0, None, profile(), ((5, 10),), (0,), 1)
+
+
+def test_readme_states_each_backends_spacing_as_its_profile_does():
+    import re
+    from pathlib import Path
+
+    import hippocam
+    from hippocam import backends
+    from hippocam.cam import profile as profiles
+    text = (Path(hippocam.__file__).parent / "README.md").read_text()
+    table = text[text.index("| backend | profile | after a learn | after a recall |"):].split("\n\n")[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        for name in re.findall(r"`([\w-]+)`", cells[0]):
+            rows[name] = (cells[1], cells[2], cells[3])
+    assert set(rows) == set(backends.REGISTRY)                  # every backend has its row
+    for name, (prof_name, learn, recall) in rows.items():
+        prof = profiles.load(backends.info(name).default_profile)
+        assert prof_name == prof.name
+        assert (learn, recall) == (f"{prof.spacing_after_learn_ms:g} ms", f"{prof.spacing_after_recall_ms:g} ms")
