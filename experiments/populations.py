@@ -18,7 +18,8 @@ class Population:
 
 #: in the raster's order, top to bottom
 POPULATIONS = (
-    Population("IN", "both", "c + k", "input", "the input you drive: cue neurons first (red), then content bits (blue)"),
+    Population("IN", "both", "c + k", "input",
+               "the input you drive: cue neurons first (red), then content bits (blue)"),
     Population("CueCue", "cue", "c", "cue from input",
                "cue neurons driven by the input cue; pre side of the cue->content matrix"),
     Population("ContCue", "content", "k", "content from input",

@@ -111,8 +111,8 @@ def finding(min_learn, min_recall, prof, sizes, seeds, n_ops: int) -> str:
         return "none of the spacings tried" if v is None else f"{v:g} ms"
     text = (f"**Minimum safe spacing** measured here: {ms(min_learn)} after a learn, {ms(min_recall)} after a recall "
             f"(the smallest spacing on the {GRID_MS:g} ms grid with no wrong operation there and at every larger "
-            f"spacing tried, found by going down until a spacing fails; one spacing varied, the other at the profile's; over "
-            f"{workloads_text(sizes, seeds, n_ops)}). ")
+            f"spacing tried, found by going down until a spacing fails; one spacing varied, the other at the "
+            f"profile's; over {workloads_text(sizes, seeds, n_ops)}). ")
     learn_p, recall_p = prof.spacing_after_learn_ms, prof.spacing_after_recall_ms
     text += f"The `{prof.name}` profile uses {learn_p:g} / {recall_p:g} ms. "
     pairs = ((min_learn, learn_p), (min_recall, recall_p))
