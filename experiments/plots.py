@@ -63,7 +63,7 @@ def raster_figure(mem, results, title: str, internal: bool = True):
                          color="black" if r.agrees else "red", annotation_clip=False)
     axes[-1].set_xlabel("time (ms of biological time)")
     axes[-1].set_xlim(0, end)
-    fig.supylabel("neuron index in each population (IN and OUT: cues 0..c-1, then content bits)", fontsize=8)
+    fig.supylabel("neuron index (IN, OUT: cues 0..c-1, then content bits)", fontsize=8)
     handles = [Line2D([], [], color=CUE_COLOUR, marker="|", ls="", markersize=9, markeredgewidth=1.5),
                Line2D([], [], color=CONTENT_COLOUR, marker="|", ls="", markersize=9, markeredgewidth=1.5),
                Line2D([], [], color="0.75", lw=1.0)]
