@@ -132,3 +132,26 @@ def test_capacity_figure_uses_linear_axes_for_small_ranges():
     plt.close(fig)
     assert scales == {"synapses": ("log", "log"), "build time (s)": ("log", "linear"),
                       "operations per wall-second": ("log", "linear"), "memory (MB)": ("log", "linear")}
+
+
+def test_stress_figure_gives_each_kind_of_error_one_colour_and_one_legend():
+    from hippocam.experiments import stress
+    rows = [{"after": "learn", "spacing_ms": 6, "wrong": 3, "total": 10,
+             "kinds": {"learn: missing bit": 1, "recall_content: missing cue": 2}},
+            {"after": "learn", "spacing_ms": 8, "wrong": 0, "total": 10, "kinds": {}},
+            {"after": "recall", "spacing_ms": 3, "wrong": 2, "total": 10, "kinds": {"recall_content: missing cue": 2}},
+            {"after": "recall", "spacing_ms": 5, "wrong": 0, "total": 10, "kinds": {}}]
+    prof = SimpleNamespace(name="brian2", spacing_after_learn_ms=8.0, spacing_after_recall_ms=5.0)
+    fig = stress.figure(rows, prof, {"learn": 7.0, "recall": 4.0}, "title")
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["learn: missing bit", "recall_content: missing cue", "operations wrong",
+                      "profile's spacing (brian2)"]
+    assert [ax.get_title() for ax in fig.axes] == ["after a learn (minimum safe spacing: 7 ms)",
+                                                  "after a recall (minimum safe spacing: 4 ms)"]
+    # the recall panel's only bar has the colour the learn panel gives the same kind (its upper bar)
+    learn_bars = [p for p in fig.axes[0].patches if p.get_height() > 0]
+    recall_bars = [p for p in fig.axes[1].patches if p.get_height() > 0]
+    top = max(learn_bars, key=lambda p: p.get_y())
+    assert len(recall_bars) == 1 and recall_bars[0].get_facecolor() == top.get_facecolor()
+    assert learn_bars[0].get_facecolor() != top.get_facecolor()
+    plt.close(fig)
