@@ -17,7 +17,8 @@ import numpy as np  # noqa: E402
 
 from hippocam.errors import InputError  # noqa: E402
 from hippocam.event_models.data import datasets  # noqa: E402
-from hippocam.event_models import pynn as pynn_net
+from hippocam.event_models import pynn as pynn_net  # noqa: E402
+from hippocam.event_models.data.events import GESTURES  # noqa: E402
 from . import event_memory_net as to_memory
 from hippocam.event_models import zoo
 
@@ -47,30 +48,34 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, model
     pick = np.random.default_rng(seed or 0).permutation(len(x_pool))[:samples]
     x, y = x_pool[pick], y_pool[pick]
     x_train, _ = datasets.load_split(net.dataset, "train", limit=RAMP_SAMPLES, folder=data_dir)
-    v_reset = 0.5
+    names = class_names(card, net)
+    v_reset, scores = pynn_net.RunParams().v_reset, None
     if calibrate:
-        v_reset, _ = pynn_net.choose_v_reset(net, steps, folder=data_dir)
+        v_reset, scores = pynn_net.choose_v_reset(net, steps, folder=data_dir)
         net = pynn_net.calibrated_for_reset_to_value(net, pynn_net.RunParams(steps=steps, v_reset=v_reset),
                                                      data_dir)
-        log(f"  biases recalibrated for a reset to {v_reset:g} theta")
+    why = reset_reason(v_reset, scores)
+    log(f"  {why}")
     t0 = time.perf_counter()
     r = to_memory.run(net, x, y, backend, cues=cues, steps=steps, v_reset=v_reset, ramp_steps=ramp_steps,
                       train_counts=x_train, progress=progress(log, f"{model} -> memory on {backend}", "gestures"))
     wall = time.perf_counter() - t0
     s = to_memory.score(r)
     result = {"experiment": NAME, "backend": backend, "model": model, "steps": steps, "v_reset": v_reset,
+              "v_reset_why": why, "v_reset_training_accuracy": scores, "classes": list(names),
               "calibrated_for_reset_to_value": calibrate, "seed": seed or 0, "test_indices": pick.tolist(),
               **s, "agreed": s["memory_agrees_with_oracle"], "total": s["memory_operations"],
               "slot_ms": r.slot_ms, "neurons": r.n_neurons, "synapses": r.n_synapses,
               "build_s": round(r.build_s, 2), "run_s": round(r.run_s, 2), "wall_s": round(wall, 2),
               "gestures": [{"slot": i % cues, "label": int(y[i]), "decision": sorted(d),
-                            "reference": int(r.reference[i])} for i, d in enumerate(r.decisions)],
+                            "reference": int(r.reference[i]), "label_name": names[int(y[i])],
+                            "decision_names": [names[c] for c in sorted(d)]} for i, d in enumerate(r.decisions)],
               "log": [{"op": op.op, "at_ms": t, **({"cue": op.cue} if op.cue is not None else {}),
                        "content": sorted(op.content), "answer": a.to_dict(), "oracle": e.to_dict(),
                        "truth": tr.to_dict(), "agrees": a == e}
                       for op, t, a, e, tr in zip(r.ops, r.times_ms, r.answers, r.on_decisions, r.on_labels)]}
     write_json(out_dir / "result.json", result)
-    _plot(r, out_dir / "event_memory.png", f"{model} -> CA3 memory on {backend}")
+    _plot(r, out_dir / "event_memory.png", f"{model} -> CA3 memory on {backend}", names)
     (out_dir / "summary.md").write_text(_summary(result))
     log(f"  classifier {100 * s['classifier_accuracy']:.1f}% right ({s['ties']} ties, {s['undecided']} undecided); "
         f"memory agrees with the oracle on {s['memory_agrees_with_oracle']}/{s['memory_operations']} operations; "
@@ -79,8 +84,35 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, model
     return result
 
 
-def _plot(r, path, title: str) -> None:
-    """Top: the stream, true gesture and decision per slot. Bottom: "when did gesture X happen", as answered."""
+def class_names(card: dict, net) -> tuple[str, ...]:
+    """The name of each class of the read-out: the model card's, else the gestures' for the gesture data set,
+    else the class numbers."""
+    n = int(np.prod(net.layers[-1].shape))
+    named = card.get("classes") or (GESTURES if (net.dataset or {}).get("name") == "gestures" else ())
+    return tuple(str(x) for x in named) if len(named) == n else tuple(str(i) for i in range(n))
+
+
+def reset_reason(v_reset: float, scores: dict | None) -> str:
+    """Why the classifier's cells reset to ``v_reset`` theta. PyNN cells reset to a value, not by subtraction as the
+    nets were trained; ``scores`` (value -> training accuracy) are those of ``choose_v_reset``, None when skipped."""
+    if scores is None:
+        return (f"reset to {v_reset:g} theta, the converter's default, with the biases as shipped: this run skips "
+                "choosing the reset value and recalibrating the biases for it (--quick does, to stay fast; the "
+                "default run chooses, e.g. 0.7 theta for gesture-frames at T=8)")
+    tried = ", ".join(f"{v:g}: {100 * a:.1f} %" for v, a in sorted(scores.items()))
+    return (f"reset to {v_reset:g} theta: the best on {pynn_net.CALIBRATION_SAMPLES} training inputs of the values "
+            f"tried, each with biases recalibrated for it (training accuracy {tried})")
+
+
+def _plot(r, path, title: str, names) -> None:
+    fig = figure(r, title, names)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def figure(r, title: str, names):
+    """Top: the stream, true gesture and decision per slot. Bottom: "when did gesture X happen", as answered.
+    Classes are shown by ``names`` (gesture names)."""
     n = len(r.labels)
     classes = max(max(op.content) for op in r.ops[n:] if op.op == "recall_content") + 1
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(min(16, max(7, 0.3 * n + 2)), 7), height_ratios=(1, 1.2))
@@ -93,13 +125,14 @@ def _plot(r, path, title: str) -> None:
     top.scatter([], [], marker="x", color="tab:green", label="decision (right)")
     top.scatter([], [], marker="x", color="tab:red", label="decision (wrong)")
     top.set_xlabel(f"gesture in the stream (slot = index mod {r.cues}; {r.slot_ms:g} ms each)")
-    top.set_ylabel("class")
-    top.set_yticks(range(classes))
+    top.set_ylabel("gesture")
+    top.set_yticks(range(classes), names[:classes], fontsize=8)
     forgotten = t < n - r.cues
     if forgotten.any():
         top.axvspan(-0.5, n - r.cues - 0.5, color="0.9", zorder=0, label="overwritten later (forgotten)")
-    top.set_ylim(-0.7, classes + 1.3)
-    top.legend(loc="upper left", fontsize=8, ncol=4)
+    wide = n >= 16    # a narrow figure has the legend in two rows, above the classes
+    top.set_ylim(-0.7, classes + (1.3 if wide else 2.3))
+    top.legend(loc="upper left", fontsize=8, ncol=4 if wide else 2)
     top.set_title(title)
     answered = np.zeros((classes, r.cues))
     truth = np.zeros((classes, r.cues))
@@ -114,15 +147,15 @@ def _plot(r, path, title: str) -> None:
     ys, xs = np.nonzero(answered != truth)
     bottom.scatter(xs, ys, marker="x", color="tab:red", s=40, label="answer differs from the labels")
     bottom.set_xlabel("slot (cue)")
+    bottom.set_xticks(range(r.cues))
     bottom.set_ylabel("gesture asked for")
-    bottom.set_yticks(range(classes))
+    bottom.set_yticks(range(classes), names[:classes], fontsize=8)
     bottom.set_title('"When did gesture X happen?" Blue: the slots the memory answered (recall by content)',
                      fontsize=10)
     bottom.set_ylim(-0.5, classes + 0.8)
     bottom.legend(loc="upper left", fontsize=8, ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def _summary(r: dict) -> str:
@@ -140,6 +173,8 @@ def _summary(r: dict) -> str:
             f"{r['samples']} gestures from {r['model']} (T={r['steps']}, reset to {r['v_reset']:g} theta) stored "
             f"in a {r['cues']}-slot memory in one spiking network of {r['neurons']:,} neurons and "
             f"{r['synapses']:,} synapses; {r['slot_ms']:g} ms per gesture; built in {r['build_s']:.1f} s, "
-            f"simulated in {r['run_s']:.1f} s.\n\n" + md_table(["", "result"], rows) +
+            f"simulated in {r['run_s']:.1f} s.\n\nClassifier cells: {r['v_reset_why']}.\n\n"
+            + md_table(["", "result"], rows) +
             "\n\nMisclassified gestures (their slots' answers follow the decision, not the label): "
-            + (", ".join(f"slot {g['slot']}: {g['label']} -> {g['decision']}" for g in wrong) or "none") + "\n")
+            + (", ".join(f"slot {g['slot']}: {g['label_name']} -> {' + '.join(g['decision_names']) or 'undecided'}"
+                         for g in wrong) or "none") + "\n")

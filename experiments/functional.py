@@ -31,7 +31,8 @@ def run(out_dir, backend: str = "brian2", seed: int | None = None, log=print) ->
     (out_dir / "summary.md").write_text(
         f"# Functional experiment ({backend})\n\nThe paper's 9 operations on a 5 x 10 memory, "
         f"10 ms apart (docs/cam_spec.md §9).\n\n```\n{text}\n```\n\nWall time {wall:.1f} s "
-        f"(build {mem.build_seconds:.1f} s). Raster: raster.png\n")
+        f"(build {mem.build_seconds:.1f} s). Raster: raster.png (red rows: cue neurons, blue rows: content bits; "
+        f"what each population does: `hippocam report`'s population table or docs/cam_spec.md §2)\n")
     log(text)
     mem.close()
     return result

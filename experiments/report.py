@@ -13,6 +13,9 @@ from pathlib import Path
 from hippocam.errors import InputError
 
 from .output import check_writable_file
+from .populations import markdown_table as population_table
+
+POPULATIONS_ANCHOR = "populations"
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{border-bottom:2px solid #444}h2{margin-top:2em;border-bottom:1px solid #ccc}
@@ -66,6 +69,21 @@ def markdown(md: str) -> str:
     return "\n".join(out)
 
 
+def populations_section() -> str:
+    """The table that explains the rows of every raster (c cues, k content bits; docs/cam_spec.md §2)."""
+    return markdown(
+        "# Population names in the rasters\n\n"
+        "A raster shows one row per neuron and a mark per spike: red rows are cue neurons, blue rows content-bit "
+        "neurons, grey lines the start of each operation. For a memory of c cues and k content bits:\n\n"
+        + population_table() + "\n")
+
+
+def _caption(name: str) -> str:
+    if name == "raster.png":
+        return f" — what each population does: <a href='#{POPULATIONS_ANCHOR}'>Population names</a>"
+    return ""
+
+
 def experiment_dirs(root: Path) -> list[Path]:
     return sorted({p.parent for p in root.rglob("summary.md")})
 
@@ -98,8 +116,12 @@ def build(root: str | Path, out: str | Path | None = None, force: bool = False) 
         nav.append(f"<a href='#{anchor}'>{title.group(1) if title else html.escape(d.name)}</a>")
         figs = "".join(f"<figure><img alt='{html.escape(p.name)}' src='data:image/png;base64,"
                        f"{base64.b64encode(p.read_bytes()).decode()}'><figcaption class='meta'>{html.escape(p.name)}"
-                       "</figcaption></figure>" for p in sorted(d.glob("*.png")))
+                       f"{_caption(p.name)}</figcaption></figure>" for p in sorted(d.glob("*.png")))
         sections.append(f"<section id='{anchor}'>{body}{meta}{figs}</section>")
+        if (d / "raster.png").exists() and POPULATIONS_ANCHOR not in "".join(nav):
+            # once, next to the first raster: what its rows' names mean
+            nav.append(f"<a href='#{POPULATIONS_ANCHOR}'>Population names</a>")
+            sections.append(f"<section id='{POPULATIONS_ANCHOR}'>{populations_section()}</section>")
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>hippocam results</title>"
             f"<style>{STYLE}</style></head><body><h1>hippocam results: {html.escape(root.name)}</h1>"
             f"<nav>{''.join(nav)}</nav>{''.join(sections)}</body></html>")

@@ -98,7 +98,8 @@ def table(result: dict) -> str:
              f"reset {'by subtraction' if result['reset'] == 'subtract' else 'to %g theta' % result['v_reset']}, "
              f"input as {result['input']}",
              f"source net (integer activations): accuracy {100 * src['accuracy']:.2f}%, {src['macs']:,} MACs "
-             f"({src['active_macs']:,.0f} at active sites), energy proxy {src['energy_uj']:.3f} uJ",
+             f"({src['active_macs']:,.0f} at active sites), energy proxy {src['energy_uj']:.3f} uJ, per sample",
+             f"in spk (input spikes), spikes, SOPs and E are per test sample: means over the {result['samples']}",
              f"{'T':>4} {'SNN acc':>8} {'agree':>7} {'in spk':>8} {'spikes':>9} {'SOPs':>11} {'E uJ':>8} "
              f"{'E_SNN/E_ANN':>11}"]
     for r in result["snn"]:
