@@ -31,6 +31,7 @@ class BackendInfo:
     summary: str
     profile: str = ""  # its default parameter profile (cam/profiles/NAME.toml); "" = the backend's name
     imports: tuple[str, ...] = ()  # the modules it needs beyond the core install (looked up, not imported)
+    reads_membrane: bool = False  # its Backend's ``reads_membrane``: it can stream samples through an event network
 
     @property
     def default_profile(self) -> str:
@@ -39,9 +40,10 @@ class BackendInfo:
 
 REGISTRY: dict[str, BackendInfo] = {
     "brian2": BackendInfo("brian2", "hippocam.backends.brian2", "Brian2", "pip install .",
-                          "pyNN.brian2, numpy code generation, dt 1 ms (the default)"),
+                          "pyNN.brian2, numpy code generation, dt 1 ms (the default)", reads_membrane=True),
     "nest": BackendInfo("nest", "hippocam.backends.nest", "nest-simulator", "pip install '.[nest]'",
-                        "pyNN.nest (NEST 3.10), one thread, dt 0.5 ms", imports=("nest", "pyNN.nest")),
+                        "pyNN.nest (NEST 3.10), one thread, dt 0.5 ms", imports=("nest", "pyNN.nest"),
+                        reads_membrane=True),
     "spinnaker": BackendInfo("spinnaker", "hippocam.backends.spinnaker", "sPyNNaker", "pip install '.[spinnaker]'",
                              "sPyNNaker 7.4.1: maps on a virtual board here; runs on a configured board",
                              imports=("spynnaker", "pyNN.spiNNaker")),
@@ -54,6 +56,11 @@ REGISTRY: dict[str, BackendInfo] = {
 
 def names() -> list[str]:
     return list(REGISTRY)
+
+
+def streaming_names() -> list[str]:
+    """The backends that can stream samples through a converted event network (they read membranes back)."""
+    return [name for name, entry in REGISTRY.items() if entry.reads_membrane]
 
 
 def info(name: str) -> BackendInfo:

@@ -62,9 +62,7 @@ def _size(text: str) -> tuple[int, int]:
     return check_sizes(a, b)
 
 
-def cmd_cam_map(args) -> int:
-    if args.backend != "spinnaker":
-        raise InputError(f"mapping reports come from sPyNNaker; use --backend spinnaker, not {args.backend!r}")
+def cmd_cam_map(args) -> int:  # --backend: argparse takes spinnaker only (mapping reports come from sPyNNaker)
     backends.get("spinnaker")  # a clear error when sPyNNaker is missing
     from hippocam.cam.mapping import format_map, map_memory
     from hippocam.cam.operations import check_sizes
@@ -172,9 +170,9 @@ def conformance_backends(text: str | None) -> list[str] | None:
 
 
 def cmd_conformance(args) -> int:
-    from . import conformance
     names = conformance_backends(args.backends)
     out = output.result_dir("conformance", args.out, args.force)
+    from . import conformance
     result = conformance.run(out, seed=args.seed, quick=args.quick, backend_names=names)
     print(f"results: {out}/result.json and summary.md")
     return _gate(result, args.check)
@@ -196,8 +194,16 @@ def cmd_backends(args) -> int:
     return 0
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error of the command (exit 2); the subcommands' parsers are of
+    this class too (argparse makes them of their parent's)."""
+
+    def error(self, message):
+        self.exit(2, f"hippocam: error: {message} (see '{self.prog} --help')\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hippocam", description="Spiking content-addressable memory and "
+    p = Parser(prog="hippocam", description="Spiking content-addressable memory and "
                                 "event-driven networks on Brian2, NEST and SpiNNaker.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -272,7 +278,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as done:  # --help (0) or a usage error (2): a status, also when called in-process
+        return done.code if isinstance(done.code, int) else 2
     try:
         return args.func(args)
     except HippocamError as err:  # InputError, BackendError: one line naming the problem and the fix

@@ -98,6 +98,8 @@ def cmd_evaluate(args) -> int:
     from hippocam.event_models.snn import metrics
     if args.backend is not None:
         runnable(args.backend)  # before the zoo's imports, the data and any simulation
+    if args.json:
+        output.check_writable_file(args.json, args.force)
     from hippocam.event_models import zoo
     net, card = zoo.find_model(args.model)
     if args.backend is not None:
@@ -115,8 +117,6 @@ def cmd_evaluate(args) -> int:
                          "evaluate it from Python with metrics.evaluate")
     if args.backend is not None and limit is None:
         limit = 200
-    if args.json:
-        output.check_writable_file(args.json, args.force)  # refused now, not after minutes of simulation
     print(f"{net.name}: building the test set ({net.dataset['name']}, seed {net.dataset.get('seed', 0)}) ...",
           flush=True)
     x, y = datasets.load_split(net.dataset, "test", limit=limit, folder=args.data_dir)
@@ -247,6 +247,8 @@ def _positive(text, what: str) -> float:
 
 def cmd_preview(args) -> int:
     from hippocam.event_models.data import preview
+    if args.kind not in preview.KINDS:  # before the --out check, which looks at the default KIND.png
+        raise InputError(f"unknown preview {args.kind!r}; use one of {', '.join(preview.KINDS)}")
     out = output.check_writable_file(args.out or f"{args.kind}.png", args.force)  # as every other written file
     path = preview.make(args.kind, out, index=_int(args.index, "--index", 0), seed=_int(args.seed, "--seed", 0),
                         split=args.split, file=args.file)
@@ -274,12 +276,7 @@ def mapping_inputs(net, graph, layout, steps: int) -> dict:
     return {"input": [list(window) for _ in range(n_inputs)], "bias": bias}
 
 
-def cmd_map(args) -> int:
-    if args.backend not in backends.names():
-        raise InputError(f"unknown --backend {args.backend!r}; mapping reports come from sPyNNaker: use --backend "
-                         "spinnaker")
-    if args.backend != "spinnaker":
-        raise InputError(f"mapping reports come from sPyNNaker; use --backend spinnaker, not {args.backend!r}")
+def cmd_map(args) -> int:  # --backend: argparse takes spinnaker only (mapping reports come from sPyNNaker)
     from hippocam.event_models import pynn as pynn_net
     from hippocam.event_models import zoo
     net, card = zoo.find_model(args.model)
@@ -331,7 +328,7 @@ def register(subparsers) -> None:
     e.add_argument("--input", default="spikes", help="spikes or current (analog first layer)")
     e.add_argument("--samples", default=None, help="evaluate on the first N test samples only")
     e.add_argument("--data-dir", default=None, help="data cache folder (default: $HIPPOCAM_CACHE or ~/.cache)")
-    e.add_argument("--backend", default=None, choices=backends.names(),
+    e.add_argument("--backend", default=None, choices=backends.streaming_names(),
                    help="run the network as a PyNN network on this backend (%(choices)s) instead of the "
                         "reference SNN alone, and compare the two (default samples: 200)")
     e.add_argument("--v-reset", default="auto",

@@ -38,10 +38,13 @@ def make_folder(path: str | Path) -> Path:
         raise InputError(f"--out {path} is a file, not a folder; name a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
-        # a real write: os.access says yes to root on a read-only disk or in /proc
+    except OSError as err:  # a file on the way, no permission, a read-only disk
+        raise InputError(f"cannot make the results folder {path}: {err.strerror}; choose another --out") from None
+    try:
+        # a real write: os.access says yes to root on a read-only disk
         with tempfile.TemporaryFile(dir=path):
             pass
-    except OSError as err:  # a file on the way, no permission, a read-only disk
+    except OSError as err:
         raise InputError(f"cannot write into the results folder {path}: {err.strerror}; choose another --out") \
             from None
     return path
