@@ -98,6 +98,8 @@ def cmd_evaluate(args) -> int:
     from hippocam.event_models.snn import metrics
     if args.backend is not None:
         runnable(args.backend)  # before the zoo's imports, the data and any simulation
+        if args.v_reset != "auto":
+            _fraction(args.v_reset, "--v-reset")
     if args.json:
         output.check_writable_file(args.json, args.force)
     from hippocam.event_models import zoo
@@ -337,7 +339,7 @@ def register(subparsers) -> None:
     e.add_argument("--no-calibration", action="store_true",
                    help="with --backend: keep the shipped biases (calibrated for reset by subtraction) instead of "
                         "recalibrating them for PyNN's reset to a value")
-    e.add_argument("--weights", default="auto",
+    e.add_argument("--weights", default="auto", choices=WEIGHTS,
                    help="with --backend: auto (the weights fine-tuned for PyNN's reset to a value, where the model "
                         "ships them), shipped, or tuned (default: %(default)s)")
     e.add_argument("--json", default=None, help="also write the result as JSON here")
