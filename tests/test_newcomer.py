@@ -268,6 +268,11 @@ def test_run_help_says_which_experiments_take_size_quick_and_samples(capsys):
             assert "CxK ({}x{})".format(*params["size"].default) in rows[name], name
         else:
             assert " - " in rows[name], name
+        quick = cli.QUICK.get(name, {})  # what --quick really passes must be what the help says
+        if "size" in quick:
+            assert "{}x{}".format(*quick["size"]) in rows[name].split("  ")[-1], name
+        if not quick:
+            assert "no change" in rows[name], name
     assert "--samples and --cues apply to event-memory only" in text
 
 
