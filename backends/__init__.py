@@ -12,7 +12,9 @@ Most are PyNN backends and subclass ``pynn_common.PyNNBackend``.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
+from importlib import metadata
 
 from hippocam.errors import BackendError
 from .interface import Backend
@@ -25,9 +27,11 @@ class BackendInfo:
     name: str
     module: str
     simulator: str  # the distribution that provides it
-    install: str  # the command that installs it
+    install: str  # the command that installs it, from a checkout (hippocam is on no package index)
     summary: str
     profile: str = ""  # its default parameter profile (cam/profiles/NAME.toml); "" = the backend's name
+    imports: tuple[str, ...] = ()  # the modules it needs beyond the core install (looked up, not imported)
+    reads_membrane: bool = False  # its Backend's ``reads_membrane``: it can stream samples through an event network
 
     @property
     def default_profile(self) -> str:
@@ -36,12 +40,15 @@ class BackendInfo:
 
 REGISTRY: dict[str, BackendInfo] = {
     "brian2": BackendInfo("brian2", "hippocam.backends.brian2", "Brian2", "pip install .",
-                          "pyNN.brian2, numpy code generation, dt 1 ms (the default)"),
+                          "pyNN.brian2, numpy code generation, dt 1 ms (the default)", reads_membrane=True),
     "nest": BackendInfo("nest", "hippocam.backends.nest", "nest-simulator", "pip install '.[nest]'",
-                        "pyNN.nest (NEST 3.10), one thread, dt 0.5 ms"),
+                        "pyNN.nest (NEST 3.10), one thread, dt 0.5 ms", imports=("nest", "pyNN.nest"),
+                        reads_membrane=True),
     "spinnaker": BackendInfo("spinnaker", "hippocam.backends.spinnaker", "sPyNNaker", "pip install '.[spinnaker]'",
-                             "sPyNNaker 7.4.1: maps on a virtual board here; runs on a configured board"),
-    "spinnaker-model": BackendInfo("spinnaker-model", "hippocam.backends.spinnaker_model", "numpy", "pip install .",
+                             "sPyNNaker 7.4.1: maps on a virtual board here; runs on a configured board",
+                             imports=("spynnaker", "pyNN.spiNNaker")),
+    # part of hippocam itself: its version is hippocam's
+    "spinnaker-model": BackendInfo("spinnaker-model", "hippocam.backends.spinnaker_model", "hippocam", "pip install .",
                                    "a step-exact numpy model of SpiNNaker's fixed-step semantics (not a board)",
                                    profile="spinnaker"),
 }
@@ -51,6 +58,11 @@ def names() -> list[str]:
     return list(REGISTRY)
 
 
+def streaming_names() -> list[str]:
+    """The backends that can stream samples through a converted event network (they read membranes back)."""
+    return [name for name, entry in REGISTRY.items() if entry.reads_membrane]
+
+
 def info(name: str) -> BackendInfo:
     """The registry entry of ``name``; BackendError if there is none."""
     if name not in REGISTRY:
@@ -58,9 +70,56 @@ def info(name: str) -> BackendInfo:
     return REGISTRY[name]
 
 
+def _findable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # its parent package is missing
+        return False
+
+
+def missing(name: str) -> str | None:
+    """Why backend ``name`` cannot be used here (not installed, with the command that installs it), or None.
+
+    Looks the simulator's modules up without importing them (importing NEST starts its kernel), so it is cheap
+    enough to ask before any folder is made or any data is loaded; a simulator that is installed but broken
+    still fails, as a BackendError, when ``get`` imports it."""
+    info_ = info(name)
+    absent = [m for m in info_.imports if not _findable(m)]
+    if absent:
+        return (f"backend {name!r} needs {info_.simulator}, which is not installed (no module {absent[0]!r}); "
+                f"install it with: {info_.install}")
+    return None
+
+
+def require(name: str) -> BackendInfo:
+    """The registry entry of ``name``; BackendError naming the fix if it is unknown or not installed."""
+    problem = missing(name)
+    if problem:
+        raise BackendError(problem)
+    return info(name)
+
+
+def no_board(name: str) -> str | None:
+    """Why backend ``name`` cannot *run* a network here although it is installed, or None: sPyNNaker without a
+    configured board (``HIPPOCAM_SPINNAKER_MACHINE`` / ``_CFG``) only maps on a virtual board."""
+    if name != "spinnaker" or missing(name):
+        return None
+    from .spinnaker import board_config  # the configuration only: sPyNNaker itself is not imported
+    from .spinnaker.backend import NO_BOARD
+    return NO_BOARD if board_config().virtual else None
+
+
+def version(name: str) -> str:
+    """The installed version of what provides backend ``name`` ("-" when it is not installed as a distribution)."""
+    try:
+        return metadata.version(info(name).simulator)
+    except metadata.PackageNotFoundError:  # not installed, or hippocam run from a source tree
+        return "-"
+
+
 def get(name: str = DEFAULT, **options) -> Backend:
     """Instantiate backend ``name``; raise BackendError naming the fix if unknown or missing."""
-    info_ = info(name)
+    info_ = require(name)
     try:
         module = importlib.import_module(info_.module)
     except ImportError as err:

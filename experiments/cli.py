@@ -9,12 +9,12 @@ from hippocam import backends
 from hippocam.errors import HippocamError, InputError
 
 from . import output
-from .common import gate_failure
+from .common import gate_failure, runnable
 
 EXPERIMENTS = ("functional", "pyramidal", "stress", "state-map", "images", "capacity", "robustness", "spacing",
                "event-memory")
-#: experiments whose size can be set (cues x content bits; rows x columns for state-map)
-SIZED = ("pyramidal", "stress", "state-map", "images", "robustness")
+#: experiments whose size can be set (cues x content bits; rows x columns for state-map), with their default
+SIZED = {"pyramidal": (5, 10), "stress": (16, 16), "state-map": (8, 8), "images": (10, 64), "robustness": (16, 16)}
 
 
 def _experiment(name: str):
@@ -26,7 +26,7 @@ def _experiment(name: str):
 def cmd_cam_run(args) -> int:
     from hippocam.cam import Memory, profile, scenario, scheduler, state
     c, k, ops = scenario.load(args.scenario)
-    backends.info(args.backend)
+    runnable(args.backend)
     scheduler.place(ops, profile.load(args.profile or backends.info(args.backend).default_profile))  # refuse bad times before building
     if args.out:
         output.check_writable_file(args.out, args.force)
@@ -62,9 +62,7 @@ def _size(text: str) -> tuple[int, int]:
     return check_sizes(a, b)
 
 
-def cmd_cam_map(args) -> int:
-    if args.backend != "spinnaker":
-        raise InputError(f"mapping reports come from sPyNNaker; use --backend spinnaker, not {args.backend!r}")
+def cmd_cam_map(args) -> int:  # --backend: argparse takes spinnaker only (mapping reports come from sPyNNaker)
     backends.get("spinnaker")  # a clear error when sPyNNaker is missing
     from hippocam.cam.mapping import format_map, map_memory
     from hippocam.cam.operations import check_sizes
@@ -95,7 +93,7 @@ def cmd_run(args) -> int:
             if value < 1:
                 raise InputError(f"--{flag} must be at least 1, got {value}")
             options[flag] = value
-    backends.get(args.backend)  # a missing backend is reported before any folder is made
+    runnable(args.backend)  # before any folder is made
     out = output.result_dir(args.name, args.out, args.force)
     print(f"{args.name} on {args.backend}: writing to {out}/")
     result = _experiment(args.name).run(out, backend=args.backend, seed=args.seed, **options)
@@ -114,7 +112,7 @@ def _gate(result: dict, check: bool) -> int:
     return 1
 
 
-#: --quick: the smallest version of each experiment, for tests and a first look
+#: --quick: the smallest version of each experiment, for tests and a first look (functional is small already)
 QUICK = {"stress": {"size": (5, 10), "n_ops": 200, "sweep_ops": 100, "seeds": 1},
          "capacity": {"quick": True, "n_ops": 60},
          "robustness": {"size": (5, 10), "seeds": 1, "levels": (0.0, 0.05, 0.2)},
@@ -122,6 +120,26 @@ QUICK = {"stress": {"size": (5, 10), "n_ops": 200, "sweep_ops": 100, "seeds": 1}
          "event-memory": {"samples": 6, "cues": 4, "calibrate": False},
          "spacing": {"learn_spacings": (6, 8), "recall_spacings": (4, 5), "sizes": ((5, 10),), "seeds": (0,),
                      "n_ops": 100}}
+
+#: what --quick does, per experiment, for ``run --help``
+QUICK_TEXT = {"functional": "no change (9 operations on 5x10 already)",
+              "pyramidal": "4x6", "stress": "5x10, 200 operations, 1 seed", "state-map": "4x4", "images": "4x64",
+              "capacity": "the smallest sizes, 60 operations each", "robustness": "5x10, 1 seed, 3 fault levels",
+              "spacing": "5x10, 2 learn x 2 recall spacings, 1 seed, 100 operations",
+              "event-memory": "6 gestures, 4 cues, no bias calibration"}
+
+
+def run_epilog() -> str:
+    """Which options each experiment takes, for ``run --help``."""
+    rows = [("experiment", "--size (default)", "--quick")]
+    for name in EXPERIMENTS:
+        size = "CxK ({}x{})".format(*SIZED[name]) if name in SIZED else "-"
+        rows.append((name, size, QUICK_TEXT[name]))
+    w0, w1 = (max(len(r[i]) for r in rows) for i in range(2))
+    lines = [f"  {a:<{w0}}  {b:<{w1}}  {c}" for a, b, c in rows]
+    return ("options per experiment:\n" + "\n".join(lines) +
+            "\n\n--samples and --cues apply to event-memory only; --backend, --seed, --out, --force and\n"
+            "--check apply to every experiment.")
 
 
 def cmd_report(args) -> int:
@@ -131,40 +149,61 @@ def cmd_report(args) -> int:
     return 0
 
 
+def conformance_backends(text: str | None) -> list[str] | None:
+    """The backends ``--backends`` names (None: every registered one, the missing ones shown as not installed).
+
+    Named backends must be installed; SpiNNaker without a board stays in the matrix as "map only" when another
+    named backend runs, and is refused (as for every run) when nothing named would run."""
+    if not text:
+        return None
+    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names:
+        raise InputError(f"--backends {text!r} names no backend; choose from {', '.join(backends.names())}")
+    for name in names:
+        if name not in backends.REGISTRY:
+            raise InputError(f"--backends: unknown backend {name!r}; choose from {', '.join(backends.names())}")
+        backends.require(name)
+    problems = [backends.no_board(n) for n in names]
+    if all(problems):
+        raise backends.BackendError(problems[0])
+    return names
+
+
 def cmd_conformance(args) -> int:
-    from . import conformance
+    names = conformance_backends(args.backends)
     out = output.result_dir("conformance", args.out, args.force)
-    names = args.backends.split(",") if args.backends else None
+    from . import conformance
     result = conformance.run(out, seed=args.seed, quick=args.quick, backend_names=names)
     print(f"results: {out}/result.json and summary.md")
     return _gate(result, args.check)
 
 
 def cmd_backends(args) -> int:
-    from importlib import metadata
     rows = []
     for name, info in backends.REGISTRY.items():
-        try:
-            backend = backends.get(name)
-        except backends.BackendError:
-            rows.append((name, "missing", "-", f"install: {info.install}", info.summary))
+        if backends.missing(name):
+            rows.append((name, "not installed", "-", f"install: {info.install}", info.summary))
             continue
-        try:
-            version = metadata.version(info.simulator)
-        except metadata.PackageNotFoundError:
-            version = "-"
-        here = "simulates" if getattr(backend, "can_simulate", True) else "maps only (virtual board)"
-        rows.append((name, "installed", version, here, info.summary))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        here = "maps only (no board configured)" if backends.no_board(name) else "simulates"
+        rows.append((name, "installed", backends.version(name), here, info.summary))
     head = ("backend", "status", "version", "here")
+    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(4)]
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  about")
     for row in rows:
         print("  ".join(v.ljust(w) for v, w in zip(row[:4], widths)) + "  " + row[4])
     return 0
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error of the command (exit 2); the subcommands' parsers are of
+    this class too (argparse makes them of their parent's)."""
+
+    def error(self, message):
+        self.exit(2, f"hippocam: error: {message} (see '{self.prog} --help')\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hippocam", description="Spiking content-addressable memory and "
+    p = Parser(prog="hippocam", description="Spiking content-addressable memory and "
                                 "event-driven networks on Brian2, NEST and SpiNNaker.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -172,7 +211,8 @@ def parser() -> argparse.ArgumentParser:
         dest="cam_command", required=True)
     r = cam.add_parser("run", help="run a scenario file and check it against the oracle")
     r.add_argument("scenario", help="scenario JSON: {cue_size, content_size, operations: [...]}")
-    r.add_argument("--backend", default=backends.DEFAULT, help="simulator backend (default: %(default)s)")
+    r.add_argument("--backend", default=backends.DEFAULT, choices=backends.names(),
+                   help="simulator backend: %(choices)s (default: %(default)s)")
     r.add_argument("--profile", default=None, help="parameter profile (default: the backend's own)")
     r.add_argument("--out", default=None, help="write the result JSON here")
     r.add_argument("--load", default=None, help="start from a saved memory (from --save), on any backend")
@@ -182,24 +222,30 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_cam_run)
 
     m = cam.add_parser("map", help="map a memory onto SpiNNaker (a virtual board here) and report cores and chips")
-    m.add_argument("--backend", default="spinnaker", help="only spinnaker maps (default: %(default)s)")
-    m.add_argument("--cue-size", type=int, required=True)
-    m.add_argument("--content-size", type=int, required=True)
+    m.add_argument("--backend", default="spinnaker", choices=("spinnaker",),
+                   help="only spinnaker maps (default: %(default)s)")
+    m.add_argument("--cue-size", type=int, required=True, help="cues of the memory (C, the cue neurons)")
+    m.add_argument("--content-size", type=int, required=True,
+                   help="content bits of the memory (K, the content neurons)")
     m.add_argument("--profile", default=None, help="parameter profile (default: spinnaker)")
     m.add_argument("--json", default=None, help="also write the mapping report here")
     m.add_argument("--force", action="store_true", help="overwrite --json if it exists")
     m.set_defaults(func=cmd_cam_map)
 
-    e = sub.add_parser("run", help="run an experiment: " + ", ".join(EXPERIMENTS))
-    e.add_argument("name", choices=EXPERIMENTS)
-    e.add_argument("--backend", default=backends.DEFAULT, help="simulator backend (default: %(default)s)")
+    e = sub.add_parser("run", help="run an experiment: " + ", ".join(EXPERIMENTS), epilog=run_epilog(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("name", choices=EXPERIMENTS, metavar="EXPERIMENT", help="%(choices)s")
+    e.add_argument("--backend", default=backends.DEFAULT, choices=backends.names(),
+                   help="simulator backend: %(choices)s (default: %(default)s)")
     e.add_argument("--out", default=None, help="results folder (default: results/NAME-TIMESTAMP)")
     e.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    e.add_argument("--size", default=None, help="CxK (cues x content bits; rows x columns for state-map)")
+    e.add_argument("--size", default=None, help="CxK (cues x content bits; rows x columns for state-map); "
+                   f"{', '.join(SIZED)} only")
     e.add_argument("--samples", type=int, default=None, help="event-memory: gestures in the stream (default 24)")
     e.add_argument("--cues", type=int, default=None,
                    help="event-memory: time slots of the memory; gesture i goes to slot i mod cues (default 16)")
-    e.add_argument("--quick", action="store_true", help="a small, fast version (for a first look and tests)")
+    e.add_argument("--quick", action="store_true",
+                   help="a small, fast version (for a first look and tests); what it changes is listed below")
     e.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
     e.add_argument("--check", action="store_true",
                    help="exit 1 if an operation the experiment expects to be right disagrees with the oracle (at "
@@ -213,7 +259,9 @@ def parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=cmd_report)
 
     c = sub.add_parser("conformance", help="the same scenarios on every installed backend, as a matrix")
-    c.add_argument("--backends", default=None, help="comma-separated (default: every registered backend)")
+    c.add_argument("--backends", default=None,
+                   help=f"comma-separated, from {', '.join(backends.names())} (default: all; those not installed "
+                        "are shown as such)")
     c.add_argument("--out", default=None, help="results folder (default: results/conformance-TIMESTAMP)")
     c.add_argument("--seed", type=int, default=0, help="seed of the random workloads (default: %(default)s)")
     c.add_argument("--quick", action="store_true", help="skip the 32x32 workload")
@@ -230,7 +278,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as done:  # --help (0) or a usage error (2): a status, also when called in-process
+        return done.code if isinstance(done.code, int) else 2
     try:
         return args.func(args)
     except HippocamError as err:  # InputError, BackendError: one line naming the problem and the fix

@@ -5,6 +5,8 @@ import numbers
 import time
 from collections import Counter
 
+from hippocam import backends
+
 
 def progress(log, label: str, unit: str = "operations"):
     """A ``progress(done, total)`` callback that logs at most every 2 s of wall time."""
@@ -62,3 +64,12 @@ def gate_failure(result: dict) -> str | None:
         return None
     text = f"{agreed}/{total} checked operations agree with the oracle"
     return text + (f"; crashed: {', '.join(crashed)}" if crashed else "")
+
+
+def runnable(name: str) -> None:
+    """BackendError, before any file or folder is touched, when backend ``name`` cannot run a network here: not
+    installed, or SpiNNaker with no board configured (it would only map, decode nothing and look like a failure)."""
+    backends.require(name)
+    problem = backends.no_board(name)
+    if problem:
+        raise backends.BackendError(problem)

@@ -8,12 +8,30 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import json
 import shlex
 import sys
 from pathlib import Path
 
+from hippocam import backends
 from hippocam.errors import InputError
+
+from . import output
+from .common import runnable
+
+#: the files ``event train`` writes per model, and ``event finetune`` (no NIR graph)
+TRAIN_FILES = (".npz", ".json", ".nir")
+TUNE_FILES = (".npz", ".json")
+
+
+def shipped_models() -> list[str]:
+    """The shipped model names, for ``--help``: read from the models folder, as ``zoo.shipped`` does, without
+    importing the zoo (it imports torch when it is installed, seconds before any help is printed)."""
+    import hippocam.event_models as event_models
+    return sorted(p.stem for p in (Path(event_models.__file__).parent / "models").glob("*.npz"))
+
+
+def _clash(out: Path, names, suffixes) -> list[str]:
+    return [f"{n}{s}" for n in names for s in suffixes if (out / f"{n}{s}").exists()]
 
 
 @contextlib.contextmanager
@@ -58,12 +76,11 @@ def cmd_train(args) -> int:
     train.require_torch()
     out = Path(args.out) if args.out else Path("results") / \
         f"event-{args.family}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
-    clash = [n for n in names if (out / f"{n}.npz").exists()]
+    clash = _clash(out, names, TRAIN_FILES)
     if clash and not args.force:
-        raise InputError(f"{out} already holds {', '.join(n + '.npz' for n in clash)}; choose another --out or "
-                         "pass --force to overwrite")
-    from .output import make_folder
-    make_folder(out)  # refused now, not after hours of training
+        raise InputError(f"{out} already holds {', '.join(clash)}; choose another --out or pass --force to "
+                         "overwrite")
+    output.make_folder(out)  # refused now, not after hours of training
     command = "hippocam event train " + " ".join(shlex.quote(a) for a in sys.argv[3:]) \
         if sys.argv[1:3] == ["event", "train"] else f"hippocam event train {args.family} --seed {seed}"
     print(f"training {', '.join(names)} (seed {seed}) into {out}/")
@@ -79,9 +96,18 @@ def cmd_train(args) -> int:
 def cmd_evaluate(args) -> int:
     from hippocam.event_models.data import datasets
     from hippocam.event_models.snn import metrics
+    if args.backend is not None:
+        runnable(args.backend)  # before the zoo's imports, the data and any simulation
+        if args.v_reset != "auto":
+            _fraction(args.v_reset, "--v-reset")
+    if args.json:
+        output.check_writable_file(args.json, args.force)
     from hippocam.event_models import zoo
     net, card = zoo.find_model(args.model)
-    steps = parse_steps(args.timesteps) if args.timesteps else tuple(card.get("eval_steps", (1, 2, 4, 8, 16)))
+    if args.backend is not None:
+        steps = _backend_steps(args.timesteps, card, args.model)
+    else:
+        steps = parse_steps(args.timesteps) if args.timesteps else tuple(card.get("eval_steps", (1, 2, 4, 8, 16)))
     reset = args.reset or net.snn.get("reset", "subtract")      # a fine-tuned net runs as it was tuned
     if reset not in ("subtract", "value"):
         raise InputError(f"unknown --reset {args.reset!r}; use subtract or value")
@@ -91,19 +117,10 @@ def cmd_evaluate(args) -> int:
     if not net.dataset:
         raise InputError(f"{args.model}: the model does not say which data it was trained on; "
                          "evaluate it from Python with metrics.evaluate")
-    if args.json:
-        from .output import check_writable_file
-        check_writable_file(args.json, args.force)  # refused now, not after minutes of simulation
+    if args.backend is not None and limit is None:
+        limit = 200
     print(f"{net.name}: building the test set ({net.dataset['name']}, seed {net.dataset.get('seed', 0)}) ...",
           flush=True)
-    if args.backend is not None:
-        from hippocam import backends
-        if args.backend not in backends.names():
-            raise InputError(f"unknown --backend {args.backend!r}; use one of {', '.join(backends.names())}")
-        if len(steps) != 1:
-            raise InputError("--backend runs one T: give --timesteps with a single value, e.g. 8")
-        if limit is None:
-            limit = 200
     x, y = datasets.load_split(net.dataset, "test", limit=limit, folder=args.data_dir)
     if args.backend is not None:
         return _evaluate_on_backend(net, x, y, args, steps[0])
@@ -115,9 +132,21 @@ def cmd_evaluate(args) -> int:
     if card:
         print(f"card: trained by '{card.get('command')}' on {card.get('date')}, seed {card.get('seed')}")
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        output.write_json(Path(args.json), result)
         print(f"result written to {args.json}")
     return 0
+
+
+def _backend_steps(text, card: dict, model: str) -> tuple[int]:
+    """The one T a run on a backend takes: ``--timesteps``, else the T the model card states."""
+    if text:
+        steps = parse_steps(text)
+        if len(steps) != 1:
+            raise InputError("--backend runs one T: give --timesteps a single value, e.g. 8")
+        return steps
+    if not card.get("stated_steps"):
+        raise InputError(f"{model}: no model card beside it states T; give --timesteps, e.g. 8")
+    return (_int(card["stated_steps"], "the card's stated_steps", 1, 4096),)
 
 
 def _fraction(text, what: str) -> float:
@@ -157,7 +186,7 @@ def _evaluate_on_backend(net, x, y, args, steps: int) -> int:
                               calibrate=not args.no_calibration, folder=args.data_dir, shipped=shipped)
     print(pynn_net.table(result))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        output.write_json(Path(args.json), result)
         print(f"result written to {args.json}")
     return 0
 
@@ -192,10 +221,11 @@ def cmd_finetune(args) -> int:
     params = finetune.TuneParams(steps=steps, v_reset=_fraction(args.v_reset, "--v-reset"),
                                  epochs=_int(args.epochs, "--epochs", 1, 1000), lr=_positive(args.lr, "--lr"))
     out = Path(args.out)
-    if (out / f"{net.name}.npz").exists() and not args.force:
-        raise InputError(f"{out / (net.name + '.npz')} exists; choose another --out or pass --force to overwrite")
-    from .output import make_folder
-    make_folder(out)  # refused now, not after the fine-tuning
+    clash = _clash(out, [net.name], TUNE_FILES)
+    if clash and not args.force:
+        raise InputError(f"{out} already holds {', '.join(clash)}; choose another --out or pass --force to "
+                         "overwrite")
+    output.make_folder(out)  # refused now, not after the fine-tuning
     command = "hippocam event finetune " + " ".join(shlex.quote(a) for a in sys.argv[3:]) \
         if sys.argv[1:3] == ["event", "finetune"] else f"hippocam event finetune {args.model}"
     threads = _int(args.threads, "--threads", 1, 64)
@@ -219,7 +249,9 @@ def _positive(text, what: str) -> float:
 
 def cmd_preview(args) -> int:
     from hippocam.event_models.data import preview
-    out = args.out or f"{args.kind}.png"
+    if args.kind not in preview.KINDS:  # before the --out check, which looks at the default KIND.png
+        raise InputError(f"unknown preview {args.kind!r}; use one of {', '.join(preview.KINDS)}")
+    out = output.check_writable_file(args.out or f"{args.kind}.png", args.force)  # as every other written file
     path = preview.make(args.kind, out, index=_int(args.index, "--index", 0), seed=_int(args.seed, "--seed", 0),
                         split=args.split, file=args.file)
     print(f"preview written to {path}")
@@ -246,13 +278,7 @@ def mapping_inputs(net, graph, layout, steps: int) -> dict:
     return {"input": [list(window) for _ in range(n_inputs)], "bias": bias}
 
 
-def cmd_map(args) -> int:
-    from hippocam import backends
-    if args.backend not in backends.names():
-        raise InputError(f"unknown --backend {args.backend!r}; mapping reports come from sPyNNaker: use --backend "
-                         "spinnaker")
-    if args.backend != "spinnaker":
-        raise InputError(f"mapping reports come from sPyNNaker; use --backend spinnaker, not {args.backend!r}")
+def cmd_map(args) -> int:  # --backend: argparse takes spinnaker only (mapping reports come from sPyNNaker)
     from hippocam.event_models import pynn as pynn_net
     from hippocam.event_models import zoo
     net, card = zoo.find_model(args.model)
@@ -260,7 +286,6 @@ def cmd_map(args) -> int:
     per_core = _int(args.neurons_per_core, "--neurons-per-core", 1, 256) if args.neurons_per_core else None
     json_path = None
     if args.json:
-        from . import output
         json_path = output.check_writable_file(args.json, args.force)
     backend = backends.get("spinnaker", virtual=True)  # a clear error when sPyNNaker is missing
     from hippocam.backends import spinnaker
@@ -295,15 +320,18 @@ def register(subparsers) -> None:
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="source-net and reference-SNN accuracy, spikes, SOPs, energy proxy")
-    e.add_argument("model", help="a shipped model name or a .npz written by 'event train'")
-    e.add_argument("--timesteps", default=None, help="T, or a list like 1,2,4,8 (default: the card's)")
+    e.add_argument("model", help=f"a shipped model ({', '.join(shipped_models())}) or a .npz written by "
+                                 "'event train'")
+    e.add_argument("--timesteps", default=None,
+                   help="T, or a list like 1,2,4,8 (default: the card's list; with --backend one T, default the "
+                        "card's stated T)")
     e.add_argument("--reset", default=None,
                    help="subtract or value (default: subtract; a fine-tuned net's own reset, to its v_reset)")
     e.add_argument("--input", default="spikes", help="spikes or current (analog first layer)")
     e.add_argument("--samples", default=None, help="evaluate on the first N test samples only")
     e.add_argument("--data-dir", default=None, help="data cache folder (default: $HIPPOCAM_CACHE or ~/.cache)")
-    e.add_argument("--backend", default=None,
-                   help="run the network as a PyNN network on this backend (brian2, nest) instead of the "
+    e.add_argument("--backend", default=None, choices=backends.streaming_names(),
+                   help="run the network as a PyNN network on this backend (%(choices)s) instead of the "
                         "reference SNN alone, and compare the two (default samples: 200)")
     e.add_argument("--v-reset", default="auto",
                    help="with --backend: the reset value as a fraction of the threshold, or auto: the best of "
@@ -311,7 +339,7 @@ def register(subparsers) -> None:
     e.add_argument("--no-calibration", action="store_true",
                    help="with --backend: keep the shipped biases (calibrated for reset by subtraction) instead of "
                         "recalibrating them for PyNN's reset to a value")
-    e.add_argument("--weights", default="auto",
+    e.add_argument("--weights", default="auto", choices=WEIGHTS,
                    help="with --backend: auto (the weights fine-tuned for PyNN's reset to a value, where the model "
                         "ships them), shipped, or tuned (default: %(default)s)")
     e.add_argument("--json", default=None, help="also write the result as JSON here")
@@ -319,7 +347,8 @@ def register(subparsers) -> None:
     e.set_defaults(func=cmd_evaluate)
 
     f = sub.add_parser("finetune", help="fine-tune a model as its SNN for PyNN's reset to a value (needs torch)")
-    f.add_argument("model", help="a shipped model name or a .npz written by 'event train'")
+    f.add_argument("model", help=f"a shipped model ({', '.join(shipped_models())}) or a .npz written by "
+                                 "'event train'")
     f.add_argument("--out", required=True, help="output folder for NAME.npz and its card NAME.json")
     f.add_argument("--timesteps", default=None, help="T (default: the card's stated T)")
     f.add_argument("--v-reset", default="0.5",
@@ -339,11 +368,14 @@ def register(subparsers) -> None:
     p.add_argument("--seed", default="0", help="data seed (default: %(default)s)")
     p.add_argument("--split", default="test", help="train or test (default: %(default)s)")
     p.add_argument("--file", default=None, help="preview your own data: events .npy/.npz, or .off/.ply")
+    p.add_argument("--force", action="store_true", help="overwrite the --out file")
     p.set_defaults(func=cmd_preview)
 
     m = sub.add_parser("map", help="map a model onto SpiNNaker (a virtual board here): cores, chips, SDRAM")
-    m.add_argument("model", help="a shipped model name or a .npz written by 'event train'")
-    m.add_argument("--backend", default="spinnaker", help="only spinnaker maps (default: %(default)s)")
+    m.add_argument("model", help=f"a shipped model ({', '.join(shipped_models())}) or a .npz written by "
+                                 "'event train'")
+    m.add_argument("--backend", default="spinnaker", choices=("spinnaker",),
+                   help="only spinnaker maps (default: %(default)s)")
     m.add_argument("--timesteps", default=None, help="T, the input steps of a sample (default: 8)")
     m.add_argument("--neurons-per-core", default=None,
                    help="at most this many cells of a population on one core (default: sPyNNaker's 256)")

@@ -1,8 +1,11 @@
-"""Where experiments write: a results folder that never overwrites what the user saved."""
+"""Where commands write, under one rule: an existing file is overwritten only with ``--force``, a results folder
+is refused when it already holds files (unless ``--force``) and made when it does not exist, the folder a single
+file goes into must exist; and every path is checked before the work whose results it will hold."""
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,8 +40,13 @@ def make_folder(path: str | Path) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:  # a file on the way, no permission, a read-only disk
         raise InputError(f"cannot make the results folder {path}: {err.strerror}; choose another --out") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write into the results folder {path}; choose another --out")
+    try:
+        # a real write: os.access says yes to root on a read-only disk
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as err:
+        raise InputError(f"cannot write into the results folder {path}: {err.strerror}; choose another --out") \
+            from None
     return path
 
 
@@ -49,12 +57,25 @@ def check_writable_file(path: str | Path, force: bool) -> Path:
         raise InputError(f"{path} is a folder; name a file")
     if path.exists() and not force:
         raise InputError(f"{path} exists; choose another name or pass --force to overwrite it")
-    if not path.parent.is_dir():
+    if not path.parent.exists():
         raise InputError(f"folder {path.parent} does not exist; make it first or choose another path")
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write into folder {path.parent}; choose another path")
+    if not path.parent.is_dir():
+        raise InputError(f"{path.parent} is a file, not a folder; choose another path")
+    existed = path.exists()
+    try:
+        # a real open, not os.access, which says yes to root on a read-only disk or in /proc; appending nothing
+        # leaves an existing file as it was
+        with open(path, "ab"):
+            pass
+    except OSError as err:
+        raise InputError(f"cannot write {path}: {err.strerror}; choose another path") from None
+    if not existed:
+        path.unlink()
     return path
 
 
 def write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=1) + "\n")
+    try:
+        Path(path).write_text(json.dumps(data, indent=1) + "\n")
+    except OSError as err:  # checked before the run; a disk that filled up since still gets one line
+        raise InputError(f"cannot write {path}: {err.strerror}") from None

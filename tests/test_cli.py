@@ -56,7 +56,9 @@ def test_bad_scenarios_give_one_line_and_exit_2(tmp_path, capsys, data, message)
 
 def test_unknown_backend_and_missing_file(tmp_path, capsys):
     assert main(["cam", "run", write(tmp_path, GOOD), "--backend", "loihi"]) == 2
-    assert "unknown backend 'loihi'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "invalid choice: 'loihi' (choose from 'brian2', 'nest', 'spinnaker', 'spinnaker-model')" in err
+    assert err.count("\n") == 1 and err.startswith("hippocam: error: ")
     assert main(["cam", "run", str(tmp_path / "nope.json")]) == 2
     assert "cannot read scenario" in capsys.readouterr().err
 
@@ -124,7 +126,7 @@ def test_cam_map_reports_cores_and_chips(tmp_path, capsys):
     assert report["cores"] >= 9 and report["chips"] >= 1
     assert report["populations"]["ContCondInt"]["neurons"] == 1
     assert main(["cam", "map", "--backend", "brian2", "--cue-size", "5", "--content-size", "10"]) == 2
-    assert "use --backend spinnaker" in capsys.readouterr().err
+    assert "invalid choice: 'brian2' (choose from 'spinnaker')" in capsys.readouterr().err
     assert main(["cam", "map", "--cue-size", "0", "--content-size", "10"]) == 2
 
 
@@ -157,7 +159,7 @@ def test_the_command_in_its_own_process_prints_one_line_not_a_traceback(tmp_path
     taken = tmp_path / "taken"
     taken.write_text("mine")
     for argv, message in ((["run", "spacing", "--out", str(taken)], "is a file, not a folder"),
-                          (["run", "capacity", "--backend", "loihi"], "unknown backend 'loihi'")):
+                          (["run", "capacity", "--backend", "loihi"], "invalid choice: 'loihi'")):
         done = subprocess.run([sys.executable, "-m", "hippocam.experiments.cli", *argv], cwd=tmp_path,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 2, done.stderr

@@ -33,7 +33,6 @@ def run(*argv):
     (["evaluate", "digits-cnn", "--samples", "-3"], "--samples must be in"),
     (["evaluate", "digits-cnn", "--backend", "brian2", "--timesteps", "8", "--v-reset", "1.5"],
      "--v-reset must be in [0, 1)"),
-    (["evaluate", "digits-cnn", "--backend", "neuron", "--timesteps", "8"], "unknown --backend 'neuron'"),
     (["evaluate", "digits-cnn", "--backend", "brian2", "--timesteps", "4,8"], "--backend runs one T"),
     (["preview", "hologram"], "unknown preview 'hologram'"),
     (["preview", "pointcloud", "--out", "x.txt"], "give a .png, .pdf or .svg"),

@@ -89,8 +89,8 @@ def test_map_writes_nothing_into_home(digits_map):
 
 # -- bad input: one-line errors before anything is built ---------------------------------------
 @pytest.mark.parametrize("argv,message", [
-    (["--backend", "brian2"], "use --backend spinnaker, not 'brian2'"),
-    (["--backend", "loihi"], "unknown --backend 'loihi'"),
+    (["--backend", "brian2"], "invalid choice: 'brian2' (choose from 'spinnaker')"),
+    (["--backend", "loihi"], "invalid choice: 'loihi' (choose from 'spinnaker')"),
     (["--timesteps", "0"], "--timesteps must be in 1..4096"),
     (["--timesteps", "many"], "--timesteps must be an integer"),
     (["--neurons-per-core", "300"], "--neurons-per-core must be in 1..256"),

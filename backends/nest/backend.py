@@ -54,7 +54,11 @@ class Backend(PyNNBackend):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Cannot find nest-config": only NESTML extensions are lost
-            import pyNN.nest as sim
+            try:
+                import pyNN.nest as sim
+            except ImportError as err:  # uncaught, it would end under Brian2's "report this issue" banner
+                raise BackendError(f"backend 'nest' needs NEST ({err}); install it with: pip install '.[nest]'") \
+                    from None
         # pyNN 0.13 still calls nest.GetStatus/SetStatus, which NEST 3.10 flags as deprecated
         warnings.filterwarnings("ignore", message=r"(?s).*(Get|Set)Status\(\) is deprecated", category=UserWarning)
         logger = logging.getLogger("PyNN")

@@ -1,4 +1,4 @@
-"""Fine-tuning a converted network for the reset PyNN cells have (needs ``pip install hippocam[train]``).
+"""Fine-tuning a converted network for the reset PyNN cells have (needs ``pip install ".[train]"``).
 
 Why: a trained net's SNN resets by subtraction (``refsim``'s default), which keeps the membrane's residue above
 the threshold; PyNN cells reset to a value. Recalibrating the biases for the reset to a value

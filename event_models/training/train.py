@@ -1,4 +1,4 @@
-"""Training with integer-valued spike activations (needs the optional extra: ``pip install hippocam[train]``).
+"""Training with integer-valued spike activations (needs the extra: ``pip install ".[train]"``).
 
 Every hidden activation is the quantised clip-floor-shift function a = lam/D * clip(floor(z*D/lam + 1/2), 0, D)
 with a learnable clip ``lam`` per layer and a straight-through gradient (the QCFS / multi-spike form: an integer
@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - torch is an optional extra
 
 def require_torch():
     if torch is None:
-        raise InputError("training needs PyTorch: pip install 'hippocam[train]' (torch==2.13.0, CPU build)")
+        raise InputError("training needs PyTorch: from a hippocam checkout, pip install '.[train]' (torch 2.13.0, CPU)")
 
 
 # ----------------------------------------------------------------------------------------- architecture spec
