@@ -154,6 +154,8 @@ def cmd_backends(args) -> int:
         except metadata.PackageNotFoundError:
             version = "-"
         here = "simulates" if getattr(backend, "can_simulate", True) else "maps only (virtual board)"
+        if hasattr(backend, "parallel"):   # NEST: whether it has MPI, and the ranks of this run
+            here += f"; {backend.parallel()}"
         rows.append((name, "installed", version, here, info.summary))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     head = ("backend", "status", "version", "here")
@@ -230,11 +232,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    output.quiet_other_ranks()  # under mpirun only rank 0 prints and writes
     args = parser().parse_args(argv)
+    output.other_ranks_aside(args)
     try:
         return args.func(args)
     except HippocamError as err:  # InputError, BackendError: one line naming the problem and the fix
         print(f"hippocam: error: {err}", file=sys.stderr)
+        backends.mpi.wait_for_others()
         return 2
     except KeyboardInterrupt:
         print("hippocam: interrupted", file=sys.stderr)

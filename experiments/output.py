@@ -6,7 +6,50 @@ import os
 import time
 from pathlib import Path
 
+from hippocam.backends import mpi
 from hippocam.errors import InputError
+
+#: the options that name a file or folder a command writes (each command has some of them)
+OUTPUT_OPTIONS = ("out", "json", "save")
+
+
+def quiet_other_ranks() -> None:
+    """Under MPI, ranks other than 0 print nothing (their answers are rank 0's); a crash still shows, named by rank."""
+    if mpi.is_root():
+        return
+    import sys
+    import traceback
+
+    def excepthook(kind, value, tb):
+        sys.__stderr__.write(f"rank {mpi.rank()}: " + "".join(traceback.format_exception(kind, value, tb)))
+    sys.excepthook = excepthook
+    sys.stdout = sys.stderr = open(os.devnull, "w")
+
+
+def other_ranks_aside(args) -> None:
+    """Under MPI, ranks other than 0 write into a private temporary folder (removed at exit): ``args``' output
+    options are pointed there. Rank 0 checks the real paths for all (``_agreed``)."""
+    if mpi.is_root():
+        return
+    import atexit
+    import shutil
+    import tempfile
+    private = Path(tempfile.mkdtemp(prefix=f"hippocam-rank{mpi.rank()}-"))
+    atexit.register(shutil.rmtree, private, ignore_errors=True)
+    for option in OUTPUT_OPTIONS:
+        if hasattr(args, option):
+            given = getattr(args, option)
+            setattr(args, option, str(private / (Path(given).name if given else option)))
+
+
+def _agreed(check):
+    """``check`` as rank 0 finds it on every rank (its errors raised on all, so that no rank goes on alone); every
+    other rank then runs it on its own private path (``other_ranks_aside``)."""
+    def agreed(*args, **kwargs):
+        found = mpi.on_root(check, *args, **kwargs)
+        return found if mpi.is_root() else check(*args, **kwargs)
+    agreed.__doc__ = check.__doc__
+    return agreed
 
 
 def result_dir(name: str, out: str | None, force: bool = False) -> Path:
@@ -25,7 +68,7 @@ def result_dir(name: str, out: str | None, force: bool = False) -> Path:
         if path.exists() and any(path.iterdir()) and not force:
             raise InputError(f"--out {path} already holds files; choose another folder or pass --force "
                              "to overwrite them")
-    return make_folder(path)
+    return _make_folder(path)
 
 
 def make_folder(path: str | Path) -> Path:
@@ -54,6 +97,10 @@ def check_writable_file(path: str | Path, force: bool) -> Path:
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise InputError(f"cannot write into folder {path.parent}; choose another path")
     return path
+
+
+_make_folder = make_folder   # result_dir's own: already agreed on
+result_dir, make_folder, check_writable_file = (_agreed(f) for f in (result_dir, make_folder, check_writable_file))
 
 
 def write_json(path: Path, data) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 from hippocam.errors import BackendError
 from ..pynn_common import PyNNBackend
 from .connectors import bulk_connector_class, connect_parrots
+from .ranks import gather_events, gather_values, num_processes, patch_pynn
 from .recording import lazy_recorder_class, split_by_index
 
 
@@ -55,12 +56,19 @@ class Backend(PyNNBackend):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Cannot find nest-config": only NESTML extensions are lost
             import pyNN.nest as sim
+        patch_pynn()
         # pyNN 0.13 still calls nest.GetStatus/SetStatus, which NEST 3.10 flags as deprecated
         warnings.filterwarnings("ignore", message=r"(?s).*(Get|Set)Status\(\) is deprecated", category=UserWarning)
         logger = logging.getLogger("PyNN")
         if not any(isinstance(f, _QuietPyNNNest) for f in logger.filters):
             logger.addFilter(_QuietPyNNNest())
         return sim
+
+    @staticmethod
+    def parallel() -> str:
+        """Whether this NEST has MPI, and how many ranks run (``hippocam backends``)."""
+        from .ranks import facts
+        return facts()
 
     def setup_options(self) -> dict:
         return {"spike_precision": "on_grid", "threads": 1, "verbosity": "error"}
@@ -179,7 +187,7 @@ class Backend(PyNNBackend):
 
     def membrane(self, population: str) -> np.ndarray:
         self._check_open()
-        return np.asarray(_nest().GetStatus(self.populations[population].node_collection, "V_m"), dtype=float)
+        return gather_values(_nest().GetStatus(self.populations[population].node_collection, "V_m"))
 
     def set_membrane(self, population: str, v_mV) -> None:
         self._check_open()
@@ -245,6 +253,7 @@ class Backend(PyNNBackend):
         senders = np.asarray(events.pop("senders"), dtype=np.int64)
         times = np.asarray(events.pop("times"), dtype=float)
         del events
+        senders, times = gather_events(senders, times)  # under MPI: every rank decodes every cell's spikes
         keep = times <= (self.t_ms if self._t_is_kernel else state.t)
         if not keep.all():
             senders, times = senders[keep], times[keep]
@@ -255,6 +264,14 @@ class Backend(PyNNBackend):
         index = np.searchsorted(gids, senders)  # pyNN's cells have increasing node ids
         del senders
         return split_by_index(index, times, pop.size)
+
+    def weights(self, projection: str) -> np.ndarray:
+        """As the common layer; under MPI, every rank's connections on every rank (pyNN's default gathers them
+        on rank 0 only)."""
+        self._check_open()
+        if num_processes() == 1:
+            return super().weights(projection)
+        return np.asarray(self.projections[projection].get("weight", format="array", gather="all"), dtype=float)
 
     def connector(self, pairs: np.ndarray, delay_ms: float):
         pairs = np.asarray(pairs)
