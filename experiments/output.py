@@ -27,27 +27,40 @@ def quiet_other_ranks() -> None:
 
 
 def other_ranks_aside(args) -> None:
-    """Under MPI, ranks other than 0 write into a private temporary folder (removed at exit): ``args``' output
-    options are pointed there. Rank 0 checks the real paths for all (``_agreed``)."""
+    """Under MPI, ranks other than 0 write into a private temporary folder (removed at exit): the output options
+    ``args`` gives are pointed there. Rank 0 checks the real paths for all (``_agreed``)."""
     if mpi.is_root():
         return
-    import atexit
-    import shutil
-    import tempfile
-    private = Path(tempfile.mkdtemp(prefix=f"hippocam-rank{mpi.rank()}-"))
-    atexit.register(shutil.rmtree, private, ignore_errors=True)
     for option in OUTPUT_OPTIONS:
-        if hasattr(args, option):
-            given = getattr(args, option)
-            setattr(args, option, str(private / (Path(given).name if given else option)))
+        given = getattr(args, option, None)
+        if given:
+            setattr(args, option, str(_private(given)))
 
 
-def _agreed(check):
-    """``check`` as rank 0 finds it on every rank (its errors raised on all, so that no rank goes on alone); every
-    other rank then runs it on its own private path (``other_ranks_aside``)."""
+def _private(path, folder: bool = False) -> Path:
+    """The twin of ``path`` in this rank's private folder (made with its first use)."""
+    global _PRIVATE
+    if _PRIVATE is None:
+        import atexit
+        import shutil
+        import tempfile
+        _PRIVATE = Path(tempfile.mkdtemp(prefix=f"hippocam-rank{mpi.rank()}-"))
+        atexit.register(shutil.rmtree, _PRIVATE, ignore_errors=True)
+    twin = _PRIVATE / Path(path).name
+    if folder:
+        twin.mkdir(exist_ok=True)
+    return twin
+
+
+_PRIVATE: Path | None = None
+
+
+def _agreed(check, folder: bool):
+    """``check`` run by rank 0 alone: its answer (a path) or its error on every rank, so that no rank goes on
+    alone; other ranks get the path's private twin (``_private``)."""
     def agreed(*args, **kwargs):
         found = mpi.on_root(check, *args, **kwargs)
-        return found if mpi.is_root() else check(*args, **kwargs)
+        return found if mpi.is_root() else _private(found, folder)
     agreed.__doc__ = check.__doc__
     return agreed
 
@@ -100,7 +113,8 @@ def check_writable_file(path: str | Path, force: bool) -> Path:
 
 
 _make_folder = make_folder   # result_dir's own: already agreed on
-result_dir, make_folder, check_writable_file = (_agreed(f) for f in (result_dir, make_folder, check_writable_file))
+result_dir, make_folder = _agreed(result_dir, folder=True), _agreed(make_folder, folder=True)
+check_writable_file = _agreed(check_writable_file, folder=False)
 
 
 def write_json(path: Path, data) -> None:
