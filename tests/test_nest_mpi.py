@@ -38,14 +38,65 @@ def _missing() -> str | None:
     return None
 
 
-pytestmark = [pytest.mark.nest, pytest.mark.slow]
-
-
-@pytest.fixture(autouse=True)
-def _mpi_nest():
+@pytest.fixture
+def mpi_nest():
     reason = _missing()
     if reason:
         pytest.skip(reason)
+
+
+#: a test that runs hippocam on 2 ranks
+on_ranks = [pytest.mark.nest, pytest.mark.slow, pytest.mark.usefixtures("mpi_nest")]
+
+
+def _ranks(func):
+    for mark in reversed(on_ranks):
+        func = mark(func)
+    return func
+
+
+# -- rank facts, in one process ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("env, expected", [({"OMPI_COMM_WORLD_RANK": "1", "OMPI_COMM_WORLD_SIZE": "4"}, (1, 4)),
+                                           ({"PMI_RANK": "3", "PMI_SIZE": "8"}, (3, 8)),
+                                           ({"PMIX_RANK": "0", "PMIX_SIZE": "2"}, (0, 2)),
+                                           ({}, (0, 1))])
+def test_rank_and_size_come_from_the_launcher(env, expected, monkeypatch):
+    from hippocam.backends import mpi
+    for var in ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "PMI_RANK", "PMI_SIZE", "PMIX_RANK", "PMIX_SIZE"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    assert (mpi.rank(), mpi.size()) == expected
+    assert mpi.is_root() == (expected[0] == 0)
+
+
+def test_a_rank_other_than_0_writes_into_its_own_folder(monkeypatch, tmp_path):
+    import argparse
+    from hippocam.experiments import output
+    monkeypatch.setenv("OMPI_COMM_WORLD_RANK", "1")
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    monkeypatch.setattr(output, "_PRIVATE", None)
+    args = argparse.Namespace(out=str(tmp_path / "res"), json=None, scenario="ops.json")
+    output.other_ranks_aside(args)
+    private = Path(args.out)
+    assert private.name == "res" and tmp_path not in private.parents
+    assert private.parent.name.startswith("hippocam-rank1-")
+    assert args.json is None and args.scenario == "ops.json"
+    shutil.rmtree(private.parent)
+
+
+def test_rank_0_keeps_its_paths(monkeypatch, tmp_path):
+    import argparse
+    from hippocam.experiments import output
+    monkeypatch.setenv("OMPI_COMM_WORLD_RANK", "0")
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    args = argparse.Namespace(out=str(tmp_path / "res"))
+    output.other_ranks_aside(args)
+    assert args.out == str(tmp_path / "res")
+
+
+# -- hippocam on 2 ranks ----------------------------------------------------------------------------------
 
 
 def mpirun(n: int, args: list[str], cwd: Path, timeout_s: float = TIMEOUT_S) -> subprocess.CompletedProcess:
@@ -65,6 +116,7 @@ WORKLOADS = {"functional": (5, 10, workloads.functional),
              "random 32x32": (32, 32, lambda: workloads.random_workload(32, 32, 300, 0))}
 
 
+@_ranks
 @pytest.mark.parametrize("name", list(WORKLOADS))
 def test_cam_on_two_ranks_agrees_with_the_oracle_and_one_process(name, tmp_path):
     c, k, make = WORKLOADS[name]
@@ -82,6 +134,7 @@ def test_cam_on_two_ranks_agrees_with_the_oracle_and_one_process(name, tmp_path)
     assert _answers(results[2]) == _answers(results[1])
 
 
+@_ranks
 def test_only_rank_zero_prints_and_writes(tmp_path):
     run = mpirun(2, ["run", "functional", "--backend", "nest", "--check"], tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -91,6 +144,7 @@ def test_only_rank_zero_prints_and_writes(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
 
 
+@_ranks
 def test_backends_names_mpi_and_ranks(tmp_path):
     run = mpirun(2, ["backends"], tmp_path)
     assert run.returncode == 0, run.stderr
@@ -110,6 +164,7 @@ def _left_behind(marker: str) -> list[str]:
     return found
 
 
+@_ranks
 @pytest.mark.parametrize("args", [["cam", "run", "{tmp}/missing.json", "--backend", "nest"],
                                   ["run", "functional", "--backend", "nest", "--out", "{tmp}/full"],
                                   ["event", "evaluate", "digits-cnn", "--backend", "nest", "--timesteps", "8",
@@ -126,6 +181,7 @@ def test_bad_input_on_two_ranks_exits_2_with_one_line(args, tmp_path):
     assert (tmp_path / "full" / "keep.txt").read_text() == "the user's"
 
 
+@_ranks
 def test_event_evaluate_on_two_ranks_equals_one_process_and_the_reference(tmp_path):
     results = {}
     for n in (1, 2):

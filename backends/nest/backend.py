@@ -25,7 +25,7 @@ import numpy as np
 from hippocam.errors import BackendError
 from ..pynn_common import PyNNBackend
 from .connectors import bulk_connector_class, connect_parrots
-from .ranks import gather_events, gather_values, num_processes, patch_pynn
+from .ranks import gather_events, gather_values, num_processes, patch_pynn, settle_kernel_for_ranks
 from .recording import lazy_recorder_class, split_by_index
 
 
@@ -80,6 +80,7 @@ class Backend(PyNNBackend):
         self._min_delay = self.sim.get_min_delay()
         self._sender_index: dict = {}
         self._t_is_kernel = True  # t_ms is pyNN's state.t (every run ended on the timestep grid)
+        settle_kernel_for_ranks()
 
     def build(self, spec, record: str = "all", graph=None) -> None:
         """As the common layer; also records IN (the parrots) with ``record="all"``.
