@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from hippocam.errors import BackendError
+from hippocam.errors import BackendError, HippocamError
 
 #: (rank, size) variables of the launchers in use: OpenMPI, MPICH / Intel MPI / Slurm's PMI, PMIx
 _LAUNCHER_VARS = (("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"), ("PMI_RANK", "PMI_SIZE"),
@@ -91,7 +91,6 @@ def on_root(fn, *args, **kwargs):
     that touch shared files, which every rank must then agree on (a rank that saw another answer would hang)."""
     if size() == 1:
         return fn(*args, **kwargs)
-    from hippocam.errors import HippocamError
     outcome = None
     if is_root():
         try:

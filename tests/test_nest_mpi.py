@@ -135,6 +135,15 @@ def test_cam_on_two_ranks_agrees_with_the_oracle_and_one_process(name, tmp_path)
 
 
 @_ranks
+def test_several_memories_in_one_process_on_two_ranks(tmp_path):
+    # one process builds five memories in turn: NEST's kernel is reset between them (docs/toolchain.md)
+    run = mpirun(2, ["conformance", "--backends", "nest", "--check", "--out", "c"], tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads((tmp_path / "c" / "result.json").read_text())
+    assert result["total"] == 9 + 60 + 3 * 300 and result["agreed"] == result["total"]
+
+
+@_ranks
 def test_only_rank_zero_prints_and_writes(tmp_path):
     run = mpirun(2, ["run", "functional", "--backend", "nest", "--check"], tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
