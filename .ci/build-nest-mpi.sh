@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build NEST 3.10.0 with MPI (OpenMPI from Debian) as a wheel, from the sdist on the package index.
 # About 12 minutes on 2 cores; the wheel lands in OUT_DIR (built this way on Debian 12, Python 3.11).
-# Install it after hippocam's extras: pip install OUT_DIR/nest_simulator-3.10.0-*.whl (it replaces the pip NEST).
+# Install it after hippocam's extras: pip install --force-reinstall --no-deps OUT_DIR/nest_simulator-3.10.0-*.whl
+# (same name and version as the pip NEST, which it replaces).
 # Usage: build-nest-mpi.sh OUT_DIR
 set -euo pipefail
 out=${1:?give an output folder}
