@@ -3,6 +3,7 @@ time, operations (or samples) per second and the peak memory of each rank.
 
     python benchmarks/nest_mpi.py [--sizes 64x64,256x256] [--ops 300] [--samples 100] [--large 2048x2048]
                                   [--large-ops 50] [--ranks 1,2] [--json FILE]
+    python benchmarks/nest_mpi.py --exchange     # what one spike exchange between ranks costs here
 
 Needs NEST built with MPI, mpi4py and mpirun (README, Scale-out). Each case runs in new processes
 (``mpirun -np N python benchmarks/nest_mpi.py --worker ...``); every rank reports its own peak memory.
@@ -40,6 +41,23 @@ def worker_cam(size: str, n_ops: int) -> dict:
     mem.close()
     return {"build_s": build, "rate": n_ops / run, "unit": "ops/s",
             "right": sum(r.agrees for r in results), "total": len(results)}
+
+
+def worker_exchange(drive_hz: float) -> dict:
+    """A bare NEST network of 200 cells at dt 0.5 ms with min_delay one step (as the CAM's and the converted
+    networks'), driven at ``drive_hz`` per cell (0: no spikes): 2,000 steps, so 2,000 exchanges on several ranks."""
+    import nest
+    nest.set_verbosity("M_ERROR")
+    nest.SetKernelStatus({"resolution": 0.5})
+    cells = nest.Create("iaf_psc_exp", 200)
+    nest.Connect(cells, cells, {"rule": "fixed_indegree", "indegree": 10}, {"delay": 0.5, "weight": 1.0})
+    if drive_hz:
+        drive = nest.Create("poisson_generator", params={"rate": drive_hz})
+        nest.Connect(drive, cells, syn_spec={"weight": 1000.0, "delay": 0.5})
+    nest.Simulate(10.0)
+    t0 = time.perf_counter()
+    nest.Simulate(1000.0)
+    return {"build_s": 0.0, "rate": 2000 / (time.perf_counter() - t0), "unit": "steps/s", "right": 0, "total": 0}
 
 
 def worker_event(samples: int, folder: str) -> dict:
@@ -86,17 +104,27 @@ def main() -> int:
     p.add_argument("--large-on-one", action="store_true", help="also run --large in one process")
     p.add_argument("--ranks", default="1,2")
     p.add_argument("--json", default=None)
+    p.add_argument("--exchange", action="store_true", help="only the cost of a step with and without spikes")
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     p.add_argument("--report", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         from hippocam.backends import mpi
         kind, *rest = args.worker
-        report = worker_cam(rest[0], int(rest[1])) if kind == "cam" else worker_event(int(rest[0]), args.report)
+        if kind == "exchange":
+            report = worker_exchange(float(rest[0]))
+        else:
+            report = worker_cam(rest[0], int(rest[1])) if kind == "cam" else worker_event(int(rest[0]), args.report)
         report.update(rank=mpi.rank(), peak_mb=_peak_mb())
         Path(args.report, f"rank{mpi.rank()}.json").write_text(json.dumps(report))
         return 0
     ranks = [int(r) for r in args.ranks.split(",")]
+    if args.exchange:
+        for drive in ("0", "200"):
+            for n in ranks:
+                print(f"200 cells, {'no spikes' if drive == '0' else 'driven at 200 Hz'}, {n} rank(s): "
+                      f"{run_case(n, ['exchange', drive])[0]['rate']:,.0f} steps/s")
+        return 0
     cases = [(f"CAM {s}, {args.ops} random operations", ["cam", s, str(args.ops)]) for s in args.sizes.split(",") if s]
     cases.append((f"digits-cnn, {args.samples} samples, T=8", ["event", str(args.samples)]))
     rows = []
