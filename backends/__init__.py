@@ -117,6 +117,14 @@ def version(name: str) -> str:
         return "-"
 
 
+def run_facts(name: str) -> str:
+    """What an installed backend adds about this run for ``hippocam backends`` (NEST: whether it has MPI and how many
+    ranks run), from its module's ``run_facts()``; "" when it has nothing to add."""
+    module = importlib.import_module(info(name).module)
+    hook = getattr(module, "run_facts", None)
+    return hook() if hook else ""
+
+
 def get(name: str = DEFAULT, **options) -> Backend:
     """Instantiate backend ``name``; raise BackendError naming the fix if unknown or missing."""
     info_ = require(name)

@@ -17,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from hippocam.backends import mpi  # noqa: E402
 from .common import md_table  # noqa: E402
 from .output import write_json  # noqa: E402
 from .plots import axis_scale  # noqa: E402
@@ -64,6 +65,16 @@ def child_command(backend: str, c: int, k: int, n_ops: int, seed: int) -> tuple[
             str(seed)], env
 
 
+def _measure_here(backend: str, c: int, k: int, n_ops: int, seed: int) -> subprocess.CompletedProcess:
+    """``measure`` in this process, answered as its child would answer. Under mpirun a rank's child would inherit
+    the launcher's variables and take the rank's place; memory_mb is then the rise of this process's peak."""
+    from hippocam.errors import HippocamError
+    try:
+        return subprocess.CompletedProcess([], 0, json.dumps(measure(backend, c, k, n_ops, seed)), "")
+    except HippocamError as err:
+        return subprocess.CompletedProcess([], 1, "", str(err))
+
+
 def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, sizes=None, n_ops: int = 200,
         quick: bool = False) -> dict:
     """One row per size; a size whose process fails is a row with ``failed`` and counts as that many
@@ -72,8 +83,11 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, sizes
     rows = []
     for c, k in sizes:
         t0 = time.perf_counter()
-        argv, env = child_command(backend, c, k, n_ops, seed or 0)
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True)
+        if mpi.size() > 1:
+            proc = _measure_here(backend, c, k, n_ops, seed or 0)
+        else:
+            argv, env = child_command(backend, c, k, n_ops, seed or 0)
+            proc = subprocess.run(argv, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
             rows.append({"backend": backend, "cue_size": c, "content_size": k, "failed": tail,

@@ -185,7 +185,8 @@ def cmd_backends(args) -> int:
             rows.append((name, "not installed", "-", f"install: {info.install}", info.summary))
             continue
         here = "maps only (no board configured)" if backends.no_board(name) else "simulates"
-        rows.append((name, "installed", backends.version(name), here, info.summary))
+        more = backends.run_facts(name)
+        rows.append((name, "installed", backends.version(name), f"{here}; {more}" if more else here, info.summary))
     head = ("backend", "status", "version", "here")
     widths = [max(len(r[i]) for r in (head, *rows)) for i in range(4)]
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  about")
@@ -278,14 +279,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    output.quiet_other_ranks()  # under mpirun only rank 0 prints and writes
     try:
         args = parser().parse_args(argv)
     except SystemExit as done:  # --help (0) or a usage error (2): a status, also when called in-process
         return done.code if isinstance(done.code, int) else 2
+    output.other_ranks_aside(args)
     try:
         return args.func(args)
     except HippocamError as err:  # InputError, BackendError: one line naming the problem and the fix
         print(f"hippocam: error: {err}", file=sys.stderr)
+        backends.mpi.wait_for_others()
         return 2
     except KeyboardInterrupt:
         print("hippocam: interrupted", file=sys.stderr)

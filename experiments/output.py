@@ -9,7 +9,63 @@ import tempfile
 import time
 from pathlib import Path
 
+from hippocam.backends import mpi
 from hippocam.errors import InputError
+
+#: the options that name a file or folder a command writes (each command has some of them)
+OUTPUT_OPTIONS = ("out", "json", "save")
+
+
+def quiet_other_ranks() -> None:
+    """Under MPI, ranks other than 0 print nothing (their answers are rank 0's); a crash still shows, named by rank."""
+    if mpi.is_root():
+        return
+    import sys
+    import traceback
+
+    def excepthook(kind, value, tb):
+        sys.__stderr__.write(f"rank {mpi.rank()}: " + "".join(traceback.format_exception(kind, value, tb)))
+    sys.excepthook = excepthook
+    sys.stdout = sys.stderr = open(os.devnull, "w")
+
+
+def other_ranks_aside(args) -> None:
+    """Under MPI, ranks other than 0 write into a private temporary folder (removed at exit): the output options
+    ``args`` gives are pointed there. Rank 0 checks the real paths for all (``_agreed``)."""
+    if mpi.is_root():
+        return
+    for option in OUTPUT_OPTIONS:
+        given = getattr(args, option, None)
+        if given:
+            setattr(args, option, str(_private(given)))
+
+
+def _private(path, folder: bool = False) -> Path:
+    """The twin of ``path`` in this rank's private folder (made with its first use)."""
+    global _PRIVATE
+    if _PRIVATE is None:
+        import atexit
+        import shutil
+        import tempfile
+        _PRIVATE = Path(tempfile.mkdtemp(prefix=f"hippocam-rank{mpi.rank()}-"))
+        atexit.register(shutil.rmtree, _PRIVATE, ignore_errors=True)
+    twin = _PRIVATE / Path(path).name
+    if folder:
+        twin.mkdir(exist_ok=True)
+    return twin
+
+
+_PRIVATE: Path | None = None
+
+
+def _agreed(check, folder: bool):
+    """``check`` run by rank 0 alone: its answer (a path) or its error on every rank, so that no rank goes on
+    alone; other ranks get the path's private twin (``_private``)."""
+    def agreed(*args, **kwargs):
+        found = mpi.on_root(check, *args, **kwargs)
+        return found if mpi.is_root() else _private(found, folder)
+    agreed.__doc__ = check.__doc__
+    return agreed
 
 
 def result_dir(name: str, out: str | None, force: bool = False) -> Path:
@@ -28,7 +84,7 @@ def result_dir(name: str, out: str | None, force: bool = False) -> Path:
         if path.exists() and any(path.iterdir()) and not force:
             raise InputError(f"--out {path} already holds files; choose another folder or pass --force "
                              "to overwrite them")
-    return make_folder(path)
+    return _make_folder(path)
 
 
 def make_folder(path: str | Path) -> Path:
@@ -72,6 +128,11 @@ def check_writable_file(path: str | Path, force: bool) -> Path:
     if not existed:
         path.unlink()
     return path
+
+
+_make_folder = make_folder   # result_dir's own: already agreed on
+result_dir, make_folder = _agreed(result_dir, folder=True), _agreed(make_folder, folder=True)
+check_writable_file = _agreed(check_writable_file, folder=False)
 
 
 def write_json(path: Path, data) -> None:

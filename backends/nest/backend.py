@@ -25,6 +25,7 @@ import numpy as np
 from hippocam.errors import BackendError
 from ..pynn_common import PyNNBackend
 from .connectors import bulk_connector_class, connect_parrots
+from .ranks import gather_events, gather_values, num_processes, patch_pynn, settle_kernel_for_ranks
 from .recording import lazy_recorder_class, split_by_index
 
 
@@ -59,6 +60,7 @@ class Backend(PyNNBackend):
             except ImportError as err:  # uncaught, it would end under Brian2's "report this issue" banner
                 raise BackendError(f"backend 'nest' needs NEST ({err}); install it with: pip install '.[nest]'") \
                     from None
+        patch_pynn()
         # pyNN 0.13 still calls nest.GetStatus/SetStatus, which NEST 3.10 flags as deprecated
         warnings.filterwarnings("ignore", message=r"(?s).*(Get|Set)Status\(\) is deprecated", category=UserWarning)
         logger = logging.getLogger("PyNN")
@@ -76,6 +78,7 @@ class Backend(PyNNBackend):
         self._min_delay = self.sim.get_min_delay()
         self._sender_index: dict = {}
         self._t_is_kernel = True  # t_ms is pyNN's state.t (every run ended on the timestep grid)
+        settle_kernel_for_ranks()
 
     def build(self, spec, record: str = "all", graph=None) -> None:
         """As the common layer; also records IN (the parrots) with ``record="all"``.
@@ -183,7 +186,7 @@ class Backend(PyNNBackend):
 
     def membrane(self, population: str) -> np.ndarray:
         self._check_open()
-        return np.asarray(_nest().GetStatus(self.populations[population].node_collection, "V_m"), dtype=float)
+        return gather_values(_nest().GetStatus(self.populations[population].node_collection, "V_m"))
 
     def set_membrane(self, population: str, v_mV) -> None:
         self._check_open()
@@ -249,6 +252,7 @@ class Backend(PyNNBackend):
         senders = np.asarray(events.pop("senders"), dtype=np.int64)
         times = np.asarray(events.pop("times"), dtype=float)
         del events
+        senders, times = gather_events(senders, times)  # under MPI: every rank decodes every cell's spikes
         keep = times <= (self.t_ms if self._t_is_kernel else state.t)
         if not keep.all():
             senders, times = senders[keep], times[keep]
@@ -259,6 +263,14 @@ class Backend(PyNNBackend):
         index = np.searchsorted(gids, senders)  # pyNN's cells have increasing node ids
         del senders
         return split_by_index(index, times, pop.size)
+
+    def weights(self, projection: str) -> np.ndarray:
+        """As the common layer; under MPI, every rank's connections on every rank (pyNN's default gathers them
+        on rank 0 only)."""
+        self._check_open()
+        if num_processes() == 1:
+            return super().weights(projection)
+        return np.asarray(self.projections[projection].get("weight", format="array", gather="all"), dtype=float)
 
     def connector(self, pairs: np.ndarray, delay_ms: float):
         pairs = np.asarray(pairs)

@@ -49,7 +49,7 @@ def cached(name: str, params: dict, build, folder=None) -> dict[str, np.ndarray]
         except (OSError, ValueError):
             path.unlink(missing_ok=True)  # a truncated cache file (interrupted run) is rebuilt
     arrays = build()
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # MPI ranks build the same file at once
     np.savez_compressed(tmp, **arrays)
     os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
     return arrays
