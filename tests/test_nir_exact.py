@@ -32,3 +32,112 @@ def test_a_membrane_a_hair_above_threshold_after_a_wait_fires_on_a_backend(backe
     assert ref.counts[0].ravel().tolist() == [1, 0, 0]
     got = pynn_net.simulate(net, counts, backend, pynn_net.RunParams(steps=16))
     np.testing.assert_array_equal(got.counts[0], ref.counts[0])
+
+
+def li_graph(tau, r, v_leak, w, b):
+    """input (1) -> Affine -> LI (1 neuron): the read-out's membrane is refsim's logits."""
+    return nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([1])}),
+        "fc": nir.Affine(weight=np.array([[w]]), bias=np.array([b])),
+        "li": nir.LI(tau=np.full(1, tau), r=np.full(1, r), v_leak=np.full(1, v_leak)),
+        "output": nir.Output(output_type={"output": np.array([1])})},
+        edges=[("input", "fc"), ("fc", "li"), ("li", "output")])
+
+
+def test_the_exact_integrator_reproduces_the_closed_form_leaky_trace():
+    """tau dv/dt = (v_leak - v) + r I with I = b + w (1 during each input step), solved in closed form: from
+    v_leak, the bias gives r b (1 - exp(-t/tau)); an input in step s adds r w (exp(-(t - s - 1)/tau) -
+    exp(-(t - s)/tau)) at the end of step t - 1 (t in steps of dt = 1 ms)."""
+    tau, r, v_leak, w, b = 5.0, 2.0, 0.1, 0.7, 0.3
+    net = reader.read(li_graph(tau, r, v_leak, w, b), dt_ms=1.0, time_unit="ms", integrator="exact")
+    spikes_at = (2, 5)
+    got, want = [], []
+    for steps in range(1, 13):
+        trains = np.zeros((steps, 1, 1), np.uint8)
+        for s in spikes_at:
+            if s < steps:
+                trains[s] = 1
+        got.append(refsim.simulate(net, None, refsim.SimParams(steps=steps), trains=trains).logits[0, 0])
+        v = v_leak + r * b * (1 - np.exp(-steps / tau))
+        v += sum(r * w * (np.exp(-(steps - s - 1) / tau) - np.exp(-(steps - s) / tau)) for s in spikes_at if s < steps)
+        want.append(v)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_an_if_graph_read_in_a_unit_that_makes_its_jump_absurd_is_warned_about():
+    """Sinabs writes IF with r = 1 (one step is one time unit): read in seconds at dt 1 ms, a unit weight would
+    move v by 0.001 and the layer would hardly ever fire."""
+    with pytest.warns(reader.UnitWarning, match=r"r dt = 0.001 .*read it with time_unit='ms'"):
+        reader.read(if_graph(1.0), dt_ms=1.0, time_unit="s")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reader.read(if_graph(1.0), dt_ms=1.0, time_unit="ms")
+
+
+def rockpool_like(tmp_path):
+    """A LIF whose Output node says [1, 1, 1] after a layer of [1], as a graph Rockpool exported does."""
+    g = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([1])}), "fc": nir.Linear(weight=np.array([[2.0]])),
+        "lif": nir.LIF(tau=np.full(1, 2e-2), r=np.full(1, 20.0), v_leak=np.zeros(1), v_threshold=np.ones(1),
+                       v_reset=np.zeros(1)),
+        "output": nir.Output(output_type={"output": np.array([1, 1, 1])})},
+        edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")], type_check=False)
+    path = tmp_path / "rockpool.nir"
+    nir.write(str(path), g)
+    return g, path
+
+
+def test_a_graph_failing_nirs_type_check_is_read_without_it(tmp_path):
+    graph, path = rockpool_like(tmp_path)
+    with pytest.raises(ValueError, match="type mismatch"):
+        nir.read(str(path))                                   # the file really fails NIR's check
+    with pytest.warns(UserWarning, match="type check fails .*type_check=False"):
+        net = reader.read(path, dt_ms=1.0, time_unit="s")
+    trains = (np.random.default_rng(0).random((30, 4, 1)) < 0.5).astype(np.uint8)
+    got = refsim.simulate(net, None, refsim.SimParams(steps=30), trains=trains).counts[0]
+    # by hand: v = 0.95 v + 2 x (Euler, tau 20 steps, jump r dt / tau = 1), fired when v > 1, reset to 0
+    v, count = np.zeros((4, 1)), np.zeros((4, 1))
+    for t in range(30):
+        v = 0.95 * v + 2.0 * trains[t]
+        count += v > 1
+        v[v > 1] = 0.0
+    np.testing.assert_array_equal(got, count)
+    assert count.sum() > 0
+
+
+def lif_loop(trains, w, decay, jump, threshold, reset):
+    v = np.zeros((trains.shape[1], w.shape[0]))
+    count = np.zeros_like(v)
+    for t in range(trains.shape[0]):
+        v = decay * v + jump * (trains[t] @ w.T)
+        s = v > threshold
+        count += s
+        v = v - threshold * s if reset == "subtract" else np.where(s, 0.0, v)
+    return count
+
+
+@pytest.mark.parametrize("kind", ["IF", "LIF"])
+def test_reset_by_subtraction_is_exact_in_refsim(kind):
+    rng = np.random.default_rng(4)
+    w = rng.normal(0.6, 0.5, (5, 3))
+    theta = 0.7
+    if kind == "IF":
+        node, decay, jump = nir.IF(r=np.ones(5), v_threshold=np.full(5, theta), v_reset=np.zeros(5)), 1.0, 1.0
+    else:
+        node = nir.LIF(tau=np.full(5, 4.0), r=np.full(5, 4.0), v_leak=np.zeros(5), v_threshold=np.full(5, theta),
+                       v_reset=np.zeros(5))
+        decay, jump = 0.75, 1.0
+    graph = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([3])}), "fc": nir.Linear(weight=w),
+                                "n": node, "output": nir.Output(output_type={"output": np.array([5])})},
+                         edges=[("input", "fc"), ("fc", "n"), ("n", "output")])
+    trains = (rng.random((40, 6, 3)) < 0.6).astype(np.uint8)
+    counts = {}
+    for reset in ("value", "subtract"):
+        net = reader.read(graph, dt_ms=1.0, time_unit="ms", reset=reset)
+        counts[reset] = refsim.simulate(net, None, refsim.SimParams(steps=40), trains=trains).counts[0]
+        np.testing.assert_array_equal(counts[reset], lif_loop(trains, w, decay, jump, theta, reset))
+    assert counts["subtract"].sum() > counts["value"].sum()       # the rules differ on this input
+    with pytest.raises(InputError, match="layer n: reset by subtraction has no PyNN cell .*reset='value'"):
+        pynn_net.to_graph(reader.read(graph, dt_ms=1.0, time_unit="ms", reset="subtract"),
+                          pynn_net.RunParams(steps=4), pynn_net.convert.Timing(1.0))

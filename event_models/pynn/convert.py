@@ -152,15 +152,18 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
 def _cells(layer, name: str, size: int, params: RunParams):
     """The population of a layer: the trained nets' IF neurons (IF_curr_delta), or an imported layer's leak and
     synaptic current (IF_curr_delta, or IF_curr_exp with a current)."""
-    theta = float(layer.threshold) if layer.spiking else READOUT_THRESHOLD_MV
     neuron = layer.neuron
+    theta = float(layer.threshold) if layer.spiking else READOUT_THRESHOLD_MV
+    if layer.spiking and neuron is not None and neuron.strict:     # v > theta: PyNN's cells here fire at v >= theta
+        theta = float(np.nextafter(theta, np.inf))
     if neuron is None:
         if not layer.spiking:
             return DeltaCells(name, size, v_thresh_mV=theta, record_spikes=False)
         return DeltaCells(name, size, v_thresh_mV=theta, v_reset_mV=params.v_reset * theta,
                           v_init_mV=params.v_init * theta)
     if layer.spiking and neuron.reset != "value":
-        raise InputError(f"layer {layer.name}: reset by subtraction has no PyNN cell; PyNN cells reset to a value")
+        raise InputError(f"layer {layer.name}: reset by subtraction has no PyNN cell (PyNN cells reset to a "
+                         "value); run the graph in refsim, or read it with reset='value' (NIR's rule)")
     dt = params.timestep_ms
     tau_m = -dt / np.log(neuron.v_decay) if neuron.v_decay < 1 else DeltaCells.tau_m_ms
     common = dict(v_thresh_mV=theta, v_reset_mV=neuron.v_reset, v_init_mV=neuron.v_init, v_rest_mV=neuron.v_leak,
