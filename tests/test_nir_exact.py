@@ -141,3 +141,89 @@ def test_reset_by_subtraction_is_exact_in_refsim(kind):
     with pytest.raises(InputError, match="layer n: reset by subtraction has no PyNN cell .*reset='value'"):
         pynn_net.to_graph(reader.read(graph, dt_ms=1.0, time_unit="ms", reset="subtract"),
                           pynn_net.RunParams(steps=4), pynn_net.convert.Timing(1.0))
+
+
+def recurrent_graph(w, v_rec, kind, theta=1.0):
+    """input -> fc -> neurons, and neurons -> rec -> neurons: a recurrent layer as snnTorch's RLeaky / RSynaptic
+    and Norse's recurrent cells export it (time unit ms, dt 1 ms: LIF v = 0.75 v + input; CubaLIF i = 0.5 i +
+    input, v = 0.75 v + i)."""
+    n = len(w)
+    if kind == "LIF":
+        node = nir.LIF(tau=np.full(n, 4.0), r=np.full(n, 4.0), v_leak=np.zeros(n), v_threshold=np.full(n, theta),
+                       v_reset=np.zeros(n))
+    else:
+        node = nir.CubaLIF(tau_syn=np.full(n, 2.0), tau_mem=np.full(n, 4.0), r=np.full(n, 4.0), w_in=np.full(n, 2.0),
+                           v_leak=np.zeros(n), v_threshold=np.full(n, theta), v_reset=np.zeros(n))
+    return nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([w.shape[1]])}), "fc": nir.Linear(weight=w),
+        "cell": node, "rec": nir.Linear(weight=v_rec), "output": nir.Output(output_type={"output": np.array([n])})},
+        edges=[("input", "fc"), ("fc", "cell"), ("cell", "rec"), ("rec", "cell"), ("cell", "output")],
+        type_check=False)
+
+
+def recurrent_loop(trains, w, v_rec, kind, theta=1.0):
+    """The NIR equations, Euler at dt 1 ms, the recurrent input being the spikes of the step before."""
+    b, n = trains.shape[1], len(w)
+    v, i, s, count = np.zeros((b, n)), np.zeros((b, n)), np.zeros((b, n)), np.zeros((b, n))
+    for t in range(trains.shape[0]):
+        drive = trains[t] @ w.T + s @ v_rec.T
+        if kind == "CubaLIF":
+            i = 0.5 * i + drive
+            drive = i
+        v = 0.75 * v + drive
+        s = (v > theta).astype(float)
+        v = np.where(s > 0, 0.0, v)
+        count += s
+    return count
+
+
+def recurrent_case(seed=6):
+    rng = np.random.default_rng(seed)
+    w = rng.normal(0.5, 0.4, (4, 3))
+    v_rec = rng.normal(0.0, 0.6, (4, 4))
+    return w, v_rec, rng
+
+
+@pytest.mark.parametrize("kind", ["LIF", "CubaLIF"])
+def test_a_recurrent_layer_in_refsim_follows_the_nir_equations(kind):
+    w, v_rec, rng = recurrent_case()
+    trains = (rng.random((30, 6, 3)) < 0.5).astype(np.uint8)
+    net = reader.read(recurrent_graph(w, v_rec, kind), dt_ms=1.0, time_unit="ms")
+    got = refsim.simulate(net, None, refsim.SimParams(steps=30), trains=trains).counts[0]
+    want = recurrent_loop(trains, w, v_rec, kind)
+    np.testing.assert_array_equal(got, want)
+    without = recurrent_loop(trains, w, np.zeros_like(v_rec), kind)
+    assert want.sum() > 0 and not np.array_equal(want, without)      # the recurrent weights matter here
+
+
+def test_a_loop_through_two_layers_waits_one_step_at_the_edge_that_closes_it():
+    """input -> a -> b -> a: b comes after a, so b -> a is the recurrent edge (the spikes of b's step before)."""
+    rng = np.random.default_rng(12)
+    w_in, w_ab, w_ba = rng.normal(0.6, 0.4, (3, 2)), rng.normal(0.5, 0.5, (3, 3)), rng.normal(0.2, 0.6, (3, 3))
+
+    def lif(n):
+        return nir.LIF(tau=np.full(n, 4.0), r=np.full(n, 4.0), v_leak=np.zeros(n), v_threshold=np.ones(n),
+                       v_reset=np.zeros(n))
+    graph = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([2])}), "fa": nir.Linear(weight=w_in), "a": lif(3),
+        "ab": nir.Linear(weight=w_ab), "b": lif(3), "ba": nir.Linear(weight=w_ba),
+        "output": nir.Output(output_type={"output": np.array([3])})},
+        edges=[("input", "fa"), ("fa", "a"), ("a", "ab"), ("ab", "b"), ("b", "ba"), ("ba", "a"), ("b", "output")],
+        type_check=False)
+    net = reader.read(graph, dt_ms=1.0, time_unit="ms")
+    assert [layer.name for layer in net.layers] == ["a", "b"]
+    trains = (rng.random((25, 5, 2)) < 0.5).astype(np.uint8)
+    got = refsim.simulate(net, None, refsim.SimParams(steps=25), trains=trains).counts
+    va, vb, sb = np.zeros((5, 3)), np.zeros((5, 3)), np.zeros((5, 3))
+    ca, cb = np.zeros((5, 3)), np.zeros((5, 3))
+    for t in range(25):
+        va = 0.75 * va + trains[t] @ w_in.T + sb @ w_ba.T
+        sa = (va > 1).astype(float)
+        va[sa > 0] = 0
+        vb = 0.75 * vb + sa @ w_ab.T
+        sb = (vb > 1).astype(float)
+        vb[sb > 0] = 0
+        ca, cb = ca + sa, cb + sb
+    np.testing.assert_array_equal(got[0], ca)
+    np.testing.assert_array_equal(got[1], cb)
+    assert cb.sum() > 0

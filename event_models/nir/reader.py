@@ -37,6 +37,7 @@ Graphs written by ``export.to_nir`` (this package's own, with their reset by sub
 """
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -47,7 +48,8 @@ from hippocam.errors import InputError
 from ..snn.net import Layer, Net, Neuron
 from ..snn.ops import Delay, Scale
 from .load import from_nir
-from .nodes import FROM_NODE, READ_ERRORS, nir_module as _nir, op_from_node, text as _s, topological
+from .nodes import FROM_NODE, READ_ERRORS, feedforward_order, find_cycle, nir_module as _nir, op_from_node, \
+    text as _s
 
 TIME_UNITS = {"ms": 1.0, "s": 1000.0, "us": 1e-3}
 INTEGRATORS = ("euler", "exact")
@@ -130,7 +132,8 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
             if p not in neurons:
                 raise InputError(f"node {p} feeds the Output directly: weights after the last neuron layer are not "
                                  "supported (end the graph with a neuron node, e.g. LI for a read-out)")
-    order = topological(neurons, preds)
+    _check_weight_loops(nodes, neurons, preds)
+    order = feedforward_order(neurons, preds, inp)
     index: dict[str, int] = {}
     layers: list[Layer] = []
     for target in order:
@@ -142,9 +145,7 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
         chains, bias = [], np.zeros(int(np.prod(shape)))
         for first in preds.get(target, []):
             chain, cur, node_bias = [], first, None
-            while not (cur == inp or cur in index):
-                if cur in neurons:
-                    raise InputError(f"node {cur}: a recurrent or out-of-order edge into {target}")
+            while not (cur == inp or cur in neurons):
                 op, b = op_from_node(nodes[cur], cur, dt)
                 chain.append(op)
                 if b is not None:
@@ -158,23 +159,42 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
                     raise InputError(f"node {cur}: a weight node must have exactly one input, has {len(ps)}")
                 cur = ps[0]
             chain = tuple(reversed(chain)) + (Scale(np.asarray(jump)),)
+            recurrent = cur != inp and cur not in index          # itself, or a layer after it: a loop
+            if recurrent:   # as in snnTorch's and Norse's recurrent cells: the spikes of the step before
+                chain = chain + (Delay(1),)
             if node_bias is not None:
                 bias = bias + np.broadcast_to(_expand_bias(node_bias, shape, cur, target), bias.shape) * bias_gain
-            if cur != inp and not layers[index[cur]].spiking:
+            if cur != inp and type(nodes[cur]).__name__ not in ("IF", "LIF", "CubaLIF"):
                 raise InputError(f"node {cur}: a non-spiking layer ({type(nodes[cur]).__name__}) feeds {target}; "
                                  "only spiking layers can be sources")
-            chains.append((-1 if cur == inp else index[cur], chain))
+            chains.append((-1 if cur == inp else cur, chain))
         if not chains:
             raise InputError(f"node {target}: no input edge")
         # NIR fires when v > threshold (strictly: ``Neuron.strict``), and a reset by subtraction takes the threshold
         # itself off
         threshold = _uniform(target, "v_threshold", node.v_threshold) if spiking else 1.0
-        _check_sizes(target, chains, shape, input_shape, layers)
         bias = bias.reshape(shape)
         layers.append(Layer(target, tuple(chains), bias, threshold, shape, spiking, bias, neuron))
         index[target] = len(layers) - 1
+    layers = [dataclasses.replace(layer, inputs=tuple((src if src == -1 else index[src], chain)
+                                                      for src, chain in layer.inputs)) for layer in layers]
+    for layer in layers:
+        _check_sizes(layer.name, layer.inputs, layer.shape, input_shape, layers)
     return Net(name or meta.get("model", "imported"), input_shape, levels, tuple(layers),
                {}, ())
+
+
+def _check_weight_loops(nodes, neurons, preds):
+    """A loop of weight nodes alone (no neuron in it) has no step to wait for: refused, naming its nodes."""
+    weights = [k for k in nodes if k not in neurons]
+    succ: dict = {}
+    for b, sources in preds.items():
+        for a in sources:
+            succ.setdefault(a, []).append(b)
+    loop = find_cycle(weights, succ)
+    if loop:
+        raise InputError(f"the NIR graph has a loop of weight nodes without a neuron in it ({' -> '.join(loop)}): "
+                         "it would take no time to go round; put a neuron node in the loop")
 
 
 def _check_sizes(target, chains, shape, input_shape, layers):
