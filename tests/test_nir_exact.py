@@ -22,6 +22,7 @@ def if_graph(weight, threshold=1.0, n_in=1):
         edges=[("input", "fc"), ("fc", "if"), ("if", "output")])
 
 
+@pytest.mark.slow
 @BACKENDS
 def test_a_membrane_a_hair_above_threshold_after_a_wait_fires_on_a_backend(backend):
     """Two input spikes eight steps apart (count 2 of 16 levels over 16 steps), each moving v by 0.5 + 1e-7: v ends
@@ -227,3 +228,23 @@ def test_a_loop_through_two_layers_waits_one_step_at_the_edge_that_closes_it():
     np.testing.assert_array_equal(got[0], ca)
     np.testing.assert_array_equal(got[1], cb)
     assert cb.sum() > 0
+
+
+@pytest.mark.slow
+@BACKENDS
+def test_a_recurrent_lif_layer_on_a_backend_matches_refsim_spike_for_spike(backend):
+    w, v_rec, _ = recurrent_case()
+    net = reader.read(recurrent_graph(w, v_rec, "LIF"), dt_ms=1.0, time_unit="ms", levels=8)
+    counts = np.random.default_rng(2).integers(0, 9, (6, 3))
+    ref = refsim.simulate(net, counts, refsim.SimParams(steps=16))
+    without = reader.read(recurrent_graph(w, np.zeros_like(v_rec), "LIF"), dt_ms=1.0, time_unit="ms", levels=8)
+    assert not np.array_equal(refsim.simulate(without, counts, refsim.SimParams(steps=16)).counts[0], ref.counts[0])
+    got = pynn_net.simulate(net, counts, backend, pynn_net.RunParams(steps=16))
+    np.testing.assert_array_equal(got.counts[0], ref.counts[0])
+
+
+def test_recurrence_a_backend_cannot_time_is_refused_naming_the_layers():
+    w, v_rec, _ = recurrent_case()
+    cuba = reader.read(recurrent_graph(w, v_rec, "CubaLIF"), dt_ms=1.0, time_unit="ms")
+    with pytest.raises(InputError, match="layer cell: recurrent weights onto a layer with a synaptic current"):
+        pynn_net.to_graph(cuba, pynn_net.RunParams(steps=4), pynn_net.convert.Timing(1.0))

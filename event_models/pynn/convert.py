@@ -89,10 +89,11 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
     dt = params.timestep_ms
     hop = max(1, int(round(timing.hop_ms / dt)))
     lead = timing.lead_steps
+    _check_recurrence(net)
     offset: list[int] = []
     arrive: list[int] = []
-    for layer in net.layers:
-        arrive.append(hop + max((0 if src < 0 else offset[src]) for src, _ in layer.inputs))
+    for i, layer in enumerate(net.layers):     # a layer's own recurrent weights (src == i) wait for nothing
+        arrive.append(hop + max((0 if src < 0 else offset[src]) for src, _ in layer.inputs if src < i))
         offset.append(arrive[-1] + (CUBA_EXTRA_STEPS if _current_based(layer) else 0))
     settled = lead + max(offset) + params.steps
     if not net.layers[-1].spiking and offset[-1] == max(offset):
@@ -147,6 +148,23 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
     layout = Layout(tuple(offset), tuple(arrive), hop, settled, read, slot, lead, tuple(closes[i] for i in closed),
                     tuple(i in reopen for i in closed))
     return Graph(dt, tuple(pops), tuple(projs)), layout
+
+
+def _check_recurrence(net: Net) -> None:
+    """Recurrent weights a backend can build in refsim's time: a layer's own, onto delta cells. A spike of step t
+    acts in step t + 1 (one hop); round a loop through other layers refsim takes one step, a backend a hop per
+    layer, and a current-based cell feels a current one step late (``CUBA_EXTRA_STEPS``), so its own spikes would
+    need a hop of no time."""
+    for i, layer in enumerate(net.layers):
+        for src, _ in layer.inputs:
+            if src > i:
+                raise InputError(f"layers {layer.name} and {net.layers[src].name} form a loop: refsim goes round it in "
+                                 "one step, a backend takes a step per hop; only a layer's own recurrent weights "
+                                 "run on a backend (run this graph in refsim)")
+            if src == i and _current_based(layer):
+                raise InputError(f"layer {layer.name}: recurrent weights onto a layer with a synaptic current "
+                                 "(CubaLIF) cannot keep refsim's timing on a backend, whose current moves the "
+                                 "membrane one step late; run this graph in refsim")
 
 
 def _cells(layer, name: str, size: int, params: RunParams):
