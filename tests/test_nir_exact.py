@@ -248,3 +248,30 @@ def test_recurrence_a_backend_cannot_time_is_refused_naming_the_layers():
     cuba = reader.read(recurrent_graph(w, v_rec, "CubaLIF"), dt_ms=1.0, time_unit="ms")
     with pytest.raises(InputError, match="layer cell: recurrent weights onto a layer with a synaptic current"):
         pynn_net.to_graph(cuba, pynn_net.RunParams(steps=4), pynn_net.convert.Timing(1.0))
+
+
+def self_driven_graph():
+    """input -> fc -> a (LIF whose v_leak 1.5 lies above its threshold 1: it fires on its own) -> fc2 -> b (LIF)."""
+    rng = np.random.default_rng(21)
+    w1, w2 = rng.normal(0.2, 0.3, (3, 2)), rng.normal(0.6, 0.3, (2, 3))
+    return nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([2])}), "fc": nir.Linear(weight=w1),
+        "a": nir.LIF(tau=np.full(3, 4.0), r=np.full(3, 4.0), v_leak=np.full(3, 1.5), v_threshold=np.ones(3),
+                     v_reset=np.zeros(3)),
+        "fc2": nir.Linear(weight=w2),
+        "b": nir.LIF(tau=np.full(2, 4.0), r=np.full(2, 4.0), v_leak=np.zeros(2), v_threshold=np.ones(2),
+                     v_reset=np.zeros(2)),
+        "output": nir.Output(output_type={"output": np.array([2])})},
+        edges=[("input", "fc"), ("fc", "a"), ("a", "fc2"), ("fc2", "b"), ("b", "output")])
+
+
+@pytest.mark.slow
+@BACKENDS
+def test_a_self_driven_layer_on_a_backend_fires_only_in_its_window_as_in_refsim(backend):
+    net = reader.read(self_driven_graph(), dt_ms=1.0, time_unit="ms", levels=8)
+    counts = np.random.default_rng(3).integers(0, 9, (5, 2))
+    ref = refsim.simulate(net, counts, refsim.SimParams(steps=12))
+    assert ref.counts[0].min() > 0 and ref.counts[1].sum() > 0
+    got = pynn_net.simulate(net, counts, backend, pynn_net.RunParams(steps=12))
+    np.testing.assert_array_equal(got.counts[0], ref.counts[0])
+    np.testing.assert_array_equal(got.counts[1], ref.counts[1])

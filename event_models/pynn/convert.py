@@ -70,6 +70,8 @@ class Layout:
     lead_steps: int
     close_steps: tuple[int, ...] = ()    # per closed layer: the step its closing inhibition arrives in
     reopens: tuple[bool, ...] = ()       # per closed layer: whether that is taken back in the slot's last step
+    opens: tuple[tuple[int, int], ...] = ()   # (layer, step) of a self-driven layer: held deep below threshold
+    #                                           from the slot's start, its membrane is set to v_init in that step
 
     def bias_first_step(self, layer: int) -> int:
         """The step layer ``layer``'s bias source first fires in (its spikes arrive with the layer's inputs)."""
@@ -107,7 +109,12 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
     # a layer after its window, so a deep inhibition (of v, or of the current) closes it in the step after
     closed = [i for i, layer in enumerate(net.layers) if layer.spiking and (_current_based(layer) or lags[i])]
     closed += [i for i, layer in enumerate(net.layers) if not layer.spiking and _current_based(layer)]
+    # a layer that fires at rest (v_leak above threshold) would fire before its window and after it: it is held
+    # deep below threshold from the slot's start, set to v_init where its window starts, and closed after it
+    driven = [i for i, layer in enumerate(net.layers) if _self_driven(layer)]
+    closed += [i for i in driven if i not in closed]
     closes = {i: lead + arrive[i] + params.steps for i in closed}           # first step after the window
+    opens = {i: lead + offset[i] for i in driven}
     reopen: dict[int, float] = {}
     current_based = [i for i in closed if _current_based(net.layers[i])]
     if current_based and not timing.resets_currents:
@@ -145,9 +152,27 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
             if i in reopen:
                 projs.append(Synapses(f"L{i}.reopen", "close", f"L{i}", np.full(size, j + 1), np.arange(size),
                                       np.full(size, reopen[i]), hop * dt))
+    for i in driven:
+        _check_held(net.layers[i], max(opens[i], slot - closes[i]) + 1)
     layout = Layout(tuple(offset), tuple(arrive), hop, settled, read, slot, lead, tuple(closes[i] for i in closed),
-                    tuple(i in reopen for i in closed))
+                    tuple(i in reopen for i in closed), tuple(sorted(opens.items())))
     return Graph(dt, tuple(pops), tuple(projs)), layout
+
+
+def _self_driven(layer) -> bool:
+    n = layer.neuron
+    if not layer.spiking or n is None:
+        return False
+    return n.v_leak > layer.threshold if n.strict else n.v_leak >= layer.threshold
+
+
+def _check_held(layer, steps: int) -> None:
+    """A self-driven layer held at (or pushed down by) CLOSE_MV must stay below threshold for ``steps`` steps of
+    its leak towards v_leak."""
+    n = layer.neuron
+    if n.v_leak + n.v_decay ** steps * (CLOSE_MV - n.v_leak) >= layer.threshold:
+        raise InputError(f"layer {layer.name}: its membrane rests above threshold and leaks back from "
+                         f"{CLOSE_MV:g} mV within {steps} steps, so it cannot be kept silent outside its window")
 
 
 def _check_recurrence(net: Net) -> None:
