@@ -248,6 +248,17 @@ def test_recurrence_a_backend_cannot_time_is_refused_naming_the_layers():
     cuba = reader.read(recurrent_graph(w, v_rec, "CubaLIF"), dt_ms=1.0, time_unit="ms")
     with pytest.raises(InputError, match="layer cell: recurrent weights onto a layer with a synaptic current"):
         pynn_net.to_graph(cuba, pynn_net.RunParams(steps=4), pynn_net.convert.Timing(1.0))
+    lif = nir.LIF(tau=np.full(2, 4.0), r=np.full(2, 4.0), v_leak=np.zeros(2), v_threshold=np.ones(2),
+                  v_reset=np.zeros(2))
+    loop = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([2])}), "f0": nir.Linear(weight=np.eye(2)), "a": lif,
+        "f1": nir.Linear(weight=np.eye(2)), "b": lif, "f2": nir.Linear(weight=np.eye(2)),
+        "output": nir.Output(output_type={"output": np.array([2])})},
+        edges=[("input", "f0"), ("f0", "a"), ("a", "f1"), ("f1", "b"), ("b", "f2"), ("f2", "a"), ("b", "output")],
+        type_check=False)
+    with pytest.raises(InputError, match="layers a and b form a loop"):
+        pynn_net.to_graph(reader.read(loop, dt_ms=1.0, time_unit="ms"), pynn_net.RunParams(steps=4),
+                          pynn_net.convert.Timing(1.0))
 
 
 def self_driven_graph():
