@@ -286,3 +286,22 @@ def test_a_self_driven_layer_on_a_backend_fires_only_in_its_window_as_in_refsim(
     got = pynn_net.simulate(net, counts, backend, pynn_net.RunParams(steps=12))
     np.testing.assert_array_equal(got.counts[0], ref.counts[0])
     np.testing.assert_array_equal(got.counts[1], ref.counts[1])
+
+
+@pytest.mark.nest
+def test_nest_delta_weights_arrive_as_given_in_mv():
+    """pyNN.nest scales a delta weight to pA and back (w * 1000 * 1e-3), which moves one weight in seven by an
+    ulp; the membrane after one spike must be the weight itself."""
+    from hippocam import backends
+    from hippocam.backends.graph import DeltaCells, Graph, Sources, Synapses
+    rng = np.random.default_rng(0)
+    w = rng.normal(0, 1, 200)
+    w = w[w * 1000.0 * 1e-3 != w][:20]
+    assert len(w) == 20
+    graph = Graph(1.0, (Sources("src", 1), DeltaCells("cells", len(w), v_thresh_mV=1e9)),
+                  (Synapses("hop", "src", "cells", np.zeros(len(w), int), np.arange(len(w)), w, 1.0),))
+    with backends.get("nest") as sim:
+        sim.build_graph(graph)
+        sim.set_spike_times("src", [np.array([3.0])])
+        sim.run_until(10.0)
+        np.testing.assert_array_equal(sim.membrane("cells"), w)
