@@ -305,3 +305,38 @@ def test_nest_delta_weights_arrive_as_given_in_mv():
         sim.set_spike_times("src", [np.array([3.0])])
         sim.run_until(10.0)
         np.testing.assert_array_equal(sim.membrane("cells"), w)
+
+
+def if_cnn_graph(seed=0):
+    """A Sinabs-style IF CNN (r = 1, one step per time unit, v_threshold 1, reset to 0): conv 3x3 -> IF -> sum pool
+    2 -> flatten -> linear -> IF -> linear -> IF, random weights scaled so that every layer fires."""
+    rng = np.random.default_rng(seed)
+    c1 = rng.normal(0.25, 0.3, (4, 1, 3, 3))
+    l1 = rng.normal(0.15, 0.3, (10, 4 * 3 * 3))
+    l2 = rng.normal(0.3, 0.4, (3, 10))
+
+    def neuron(*shape):
+        return nir.IF(r=np.ones(shape), v_threshold=np.ones(shape), v_reset=np.zeros(shape))
+    nodes = {"input": nir.Input(input_type={"input": np.array([1, 8, 8])}),
+             "conv": nir.Conv2d(input_shape=(8, 8), weight=c1, stride=1, padding=0, dilation=1, groups=1,
+                                bias=np.zeros(4)),
+             "if1": neuron(4, 6, 6), "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
+                                                          padding=np.array([0, 0])),
+             "flat": nir.Flatten(input_type={"input": np.array([4, 3, 3])}, start_dim=0),
+             "fc1": nir.Linear(weight=l1), "if2": neuron(10), "fc2": nir.Linear(weight=l2), "if3": neuron(3),
+             "output": nir.Output(output_type={"output": np.array([3])})}
+    edges = [("input", "conv"), ("conv", "if1"), ("if1", "pool"), ("pool", "flat"), ("flat", "fc1"), ("fc1", "if2"),
+             ("if2", "fc2"), ("fc2", "if3"), ("if3", "output")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+
+
+@pytest.mark.slow
+@BACKENDS
+def test_an_if_cnn_with_dense_input_on_a_backend_matches_refsim_spike_for_spike(backend):
+    net = reader.read(if_cnn_graph(), dt_ms=1.0, time_unit="ms", levels=16)
+    counts = np.random.default_rng(1).integers(6, 17, (20, 1, 8, 8))
+    ref = refsim.simulate(net, counts, refsim.SimParams(steps=40))
+    assert all(c.sum() > 0 for c in ref.counts)
+    got = pynn_net.simulate(net, counts, backend, pynn_net.RunParams(steps=40))
+    for mine, theirs in zip(got.counts, ref.counts):
+        np.testing.assert_array_equal(mine, theirs)
