@@ -7,9 +7,9 @@ NIR's nodes are continuous-time: with spikes as Dirac impulses S(t) into the wei
 * ``CubaLIF``:  tau_syn dI/dt = -I + w_in S(t);  tau_mem dv/dt = (v_leak - v) + R I
 * ``LI``, ``CubaLI``: as LIF and CubaLIF without spikes (read-outs: the class is argmax v after T steps)
 
-and reset to ``v_reset`` after a spike (``reset="value"``, NIR's rule; ``"subtract"``: v -= v_threshold, what
-snnTorch's default and Norse's ``reset_method`` subtract do), fired when v > v_threshold (strictly, as snnTorch and
-Norse do). The import discretises them at the step ``dt`` you give, with each input held for one step (a
+and reset to ``v_reset`` after a spike (``reset="value"``, NIR's rule; ``"subtract"``: v -= v_threshold in the
+step of the spike, for networks trained with reset by subtraction; snnTorch's own subtraction comes a step late and
+is not this rule), fired when v > v_threshold (strictly, as snnTorch and Norse do). The import discretises them at the step ``dt`` you give, with each input held for one step (a
 discrete-time exporter's spike is a one-step pulse of height 1), into ``net.Neuron``:
 
 * ``integrator="euler"`` (the default; what snnTorch's Leaky and Synaptic and Norse's LIFBox compute, checked in
@@ -57,11 +57,12 @@ RESETS = ("value", "subtract")
 #: an IF node's jump per unit weight, r dt, outside this range is warned about: a time unit that does not fit
 IF_JUMP_RANGE = (1e-2, 1e2)
 
+WEIGHT_NODES = tuple(FROM_NODE)
+NEURON_NODES = ("IF", "LIF", "CubaLIF", "LI", "CubaLI")
+
 
 class UnitWarning(UserWarning):
     """The graph's numbers do not fit the time unit it is read in (an IF node's jump r dt far from 1)."""
-WEIGHT_NODES = tuple(FROM_NODE)
-NEURON_NODES = ("IF", "LIF", "CubaLIF", "LI", "CubaLI")
 
 
 def _uniform(node_name: str, field: str, value) -> float:
@@ -255,7 +256,7 @@ def _check_if_jump(name, jump, dt_ms, time_unit):
     fix = (f"read it with time_unit={fits[0]!r}" if fits else
            f"choose time_unit and dt_ms so that r dt is about 1 (dt_ms = {dt_ms * 1 / abs(jump):g} here)")
     warnings.warn(f"node {name}: an IF node integrates dv/dt = r I, so each input of weight 1 moves v by r dt = "
-                  f"{jump:g} (dt = {dt_ms:g} ms in {time_unit}); discrete-time exporters write r for a jump of "
+                  f"{jump:g} (dt = {dt_ms:g} ms = {dt_ms / TIME_UNITS[time_unit]:g} {time_unit}); discrete-time exporters write r for a jump of "
                   f"about 1 per step (Sinabs: r = 1, dt = one time unit), so the time unit is probably wrong and "
                   f"the layer will hardly fire (or fire at every input): {fix}", UnitWarning, stacklevel=3)
 
