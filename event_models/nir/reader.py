@@ -9,8 +9,9 @@ NIR's nodes are continuous-time: with spikes as Dirac impulses S(t) into the wei
 
 and reset to ``v_reset`` after a spike (``reset="value"``, NIR's rule; ``"subtract"``: v -= v_threshold in the
 step of the spike, for networks trained with reset by subtraction; snnTorch's own subtraction comes a step late and
-is not this rule), fired when v > v_threshold (strictly, as snnTorch and Norse do). The import discretises them at the step ``dt`` you give, with each input held for one step (a
-discrete-time exporter's spike is a one-step pulse of height 1), into ``net.Neuron``:
+is not this rule), fired when v > v_threshold (strictly, as snnTorch and Norse do). The import discretises them at
+the step ``dt`` you give, with each input held for one step (a discrete-time exporter's spike is a one-step pulse of
+height 1), into ``net.Neuron``:
 
 * ``integrator="euler"`` (the default; what snnTorch's Leaky and Synaptic and Norse's LIFBox compute, checked in
   the tests): decay ``1 - dt/tau``, jump per unit weight ``r dt / tau``;
@@ -254,9 +255,10 @@ def _check_if_jump(name, jump, dt_ms, time_unit):
         return
     fits = [u for u, f in TIME_UNITS.items() if low <= abs(jump * TIME_UNITS[time_unit] / f) <= high]
     fix = (f"read it with time_unit={fits[0]!r}" if fits else
-           f"choose time_unit and dt_ms so that r dt is about 1 (dt_ms = {dt_ms * 1 / abs(jump):g} here)")
+           f"choose time_unit and dt_ms so that r dt is about 1 (dt_ms = {dt_ms / abs(jump):g} here)")
+    step = f"{dt_ms / TIME_UNITS[time_unit]:g} {time_unit}"
     warnings.warn(f"node {name}: an IF node integrates dv/dt = r I, so each input of weight 1 moves v by r dt = "
-                  f"{jump:g} (dt = {dt_ms:g} ms = {dt_ms / TIME_UNITS[time_unit]:g} {time_unit}); discrete-time exporters write r for a jump of "
+                  f"{jump:g} (dt = {dt_ms:g} ms = {step}); discrete-time exporters write r for a jump of "
                   f"about 1 per step (Sinabs: r = 1, dt = one time unit), so the time unit is probably wrong and "
                   f"the layer will hardly fire (or fire at every input): {fix}", UnitWarning, stacklevel=3)
 
