@@ -78,8 +78,11 @@ class Backend(PyNNBackend):
         self._check_open()
         return np.asarray(self.populations[population].brian2_group.v / self._brian2.mV, dtype=float)
 
+    #: a membrane set at the start of the step at t (``run_regularly``, when="start") holds before its update
+    window_reset_lag_steps = 0
+
     def run_slots(self, slot_ms: float, n_slots: int, reset: dict, read: str, progress=None,
-                  read_ms: float | None = None) -> np.ndarray:
+                  read_ms: float | None = None, window_resets: dict | None = None) -> np.ndarray:
         # Every Brian2 run costs code-object checks and a gc.collect (about 0.1-0.3 s): read and reset inside the
         # simulation instead, at the start of each slot's first step (the monitor before the reset), in a few
         # runs of many slots each.
@@ -98,6 +101,14 @@ class Backend(PyNNBackend):
         resets = [self.populations[name].brian2_group.run_regularly(
             f"v = {float(v)!r}*mV" + (currents if name in self._current_based else ""), dt=every, when="start",
             order=1) for name, v in reset.items()]
+        # a window reset is a per-step operation that sets v in one step of each slot only: v * 0 + value and
+        # v * 1 + 0 are exact, so the other steps keep v as it is
+        slot_steps = int(round(slot_ms / self.timestep_ms))
+        for name, (t_ms, v) in (window_resets or {}).items():
+            step = int(round(t_ms / self.timestep_ms)) - self.window_reset_lag_steps
+            hit = f"int((t_in_timesteps - {start_slot * slot_steps}) % {slot_steps} == {step})"
+            resets.append(self.populations[name].brian2_group.run_regularly(
+                f"v = v * (1 - {hit}) + {float(v)!r}*mV * {hit}", dt=self.timestep_ms * b2.ms, when="start", order=1))
         network = self.sim.simulator.state.network
         network.add(monitor)
         chunk = max(1, n_slots // 10)

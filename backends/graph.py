@@ -2,8 +2,8 @@
 
 This is what the converted event networks (``event_models.pynn``) hand to a backend; the CAM uses its own
 ``cam.network.NetworkSpec``. Units are PyNN's: ms, mV, nA, nF. Cells are PyNN's ``IF_curr_delta`` (a spike moves
-the membrane by its weight in mV at once), which every backend has; with ``tau_m_ms`` huge it is a perfect
-integrator. Weights are signed (mV): a backend splits them into excitatory and inhibitory synapses as its
+the membrane by its weight in mV at once), which every backend has; with ``tau_m_ms`` = ``NO_LEAK_TAU_MS`` it is a
+perfect integrator. Weights are signed (mV): a backend splits them into excitatory and inhibitory synapses as its
 simulator wants. Latencies are hop latencies (spike to effect on the target), a whole number of steps, at least
 ``Backend.min_latency_ms`` of the backend.
 """
@@ -23,6 +23,14 @@ class Sources:
     size: int
 
 
+#: a membrane time constant (ms) whose decay per step, exp(-dt/tau_m), is exactly 1.0 in double for any step up to
+#: 1e12 ms (dt/tau_m < 2**-54, half an ulp below 1): Brian2's exponential Euler and NEST's iaf_psc_delta propagator
+#: (P33 = exp(-h/tau_m)) then keep v as it is, and their offset-current terms (P30 = -tau_m/c_m expm1(-h/tau_m) in
+#: NEST, I tau_m/c_m in Brian2's solution) stay finite and multiply a zero current. The former 1e7 ms leaked 1e-7
+#: per step: a membrane 3e-7 above threshold after a few steps' wait no longer fired.
+NO_LEAK_TAU_MS = 1e30
+
+
 @dataclass(frozen=True)
 class DeltaCells:
     """``size`` IF_curr_delta cells. ``v_thresh_mV`` may be very large for a non-spiking read-out; ``v_init_mV``
@@ -33,7 +41,7 @@ class DeltaCells:
     v_reset_mV: float = 0.0
     v_init_mV: float = 0.0
     v_rest_mV: float = 0.0
-    tau_m_ms: float = 1e7
+    tau_m_ms: float = NO_LEAK_TAU_MS
     cm_nF: float = 1.0
     record_spikes: bool = True
 
@@ -59,7 +67,7 @@ class CubaCells:
     v_reset_mV: float = 0.0
     v_init_mV: float = 0.0
     v_rest_mV: float = 0.0
-    tau_m_ms: float = 1e7
+    tau_m_ms: float = NO_LEAK_TAU_MS
     cm_nF: float = 1.0
     record_spikes: bool = True
 
@@ -150,7 +158,8 @@ def probe(backend, timestep_ms: float = 1.0, delay_steps: int = 3) -> dict:
     Cell 0 gets one spike of +1.5 mV (threshold 1 mV, starting at 0.5 mV): it must fire once, and its spike time
     minus the source's is the hop latency. Cell 1 gets -0.3 mV (an inhibitory synapse) and reports the jump it
     saw through ``membrane``. Returns {"latency_ms", "expected_latency_ms", "jump_mV", "spikes"}; a backend whose
-    constants are right has latency == expected and jump == -0.3 (to the leak of tau_m, about 1e-6 mV).
+    constants are right has latency == expected and jump == -0.3 (with no leak: to the rounding of the backend's
+    units).
     """
     dt = timestep_ms
     latency = (delay_steps + backend.delta_extra_latency_steps) * dt

@@ -87,9 +87,11 @@ class GraphBackend(Backend, Protocol):
         ``resets_currents``."""
 
     def run_slots(self, slot_ms: float, n_slots: int, reset: dict, read: str,
-                  progress: Callable[[int, int], None] | None = None, read_ms: float | None = None) -> np.ndarray:
-        """Run ``n_slots`` slots of ``slot_ms``, reading the membranes (mV) of ``read`` at ``read_ms`` into each and
-        starting every population of ``reset`` (name -> mV) afresh at its end; returns (n_slots, size of read)."""
+                  progress: Callable[[int, int], None] | None = None, read_ms: float | None = None,
+                  window_resets: dict | None = None) -> np.ndarray:
+        """Run ``n_slots`` slots of ``slot_ms``, reading the membranes (mV) of ``read`` at ``read_ms`` into each,
+        setting those of ``window_resets`` (name -> (ms into the slot, mV)) before that step's update, and starting
+        every population of ``reset`` (name -> mV) afresh at its end; returns (n_slots, size of read)."""
 
     def __enter__(self) -> GraphBackend:
         ...

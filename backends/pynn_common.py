@@ -343,16 +343,25 @@ class PyNNBackend:
         """The membrane (mV) of every cell of ``population`` now."""
         raise BackendError(f"{self.name}: reading membranes is not available on this backend")
 
+    #: a membrane set between runs at t acts as the state before the step whose spikes are stamped t + this (ms
+    #: in steps); ``window_resets`` are given in those steps
+    window_reset_lag_steps = 0
+
     def run_slots(self, slot_ms: float, n_slots: int, reset: dict, read: str, progress=None,
-                  read_ms: float | None = None) -> np.ndarray:
+                  read_ms: float | None = None, window_resets: dict | None = None) -> np.ndarray:
         """Run ``n_slots`` slots of ``slot_ms`` from now; in each, read the membranes (mV) of ``read`` at
-        ``read_ms`` into the slot (default: its end), and at its end start every population of ``reset`` (name ->
-        mV) afresh (``reset_cells``). Returns (n_slots, size of read)."""
+        ``read_ms`` into the slot (default: its end), set the membranes of ``window_resets`` (name -> (ms into the
+        slot, mV): the state before the update of the step at that time), and at its end start every population of
+        ``reset`` (name -> mV) afresh (``reset_cells``). Returns (n_slots, size of read)."""
         start, out = self.t_ms, []
-        read_ms = slot_ms if read_ms is None else read_ms
+        events = slot_events(slot_ms, read_ms, window_resets, self.window_reset_lag_steps * self.timestep_ms)
         for s in range(n_slots):
-            self.run_until(start + s * slot_ms + read_ms)
-            out.append(np.array(self.membrane(read), dtype=float))
+            for t, name, v in events:
+                self.run_until(start + s * slot_ms + t)
+                if name is None:
+                    out.append(np.array(self.membrane(read), dtype=float))
+                else:
+                    self.set_membrane(name, v)
             self.run_until(start + (s + 1) * slot_ms)
             for name, v in reset.items():
                 self.reset_cells(name, v)
@@ -366,3 +375,15 @@ class PyNNBackend:
             if _live.get(self.name) is self:
                 release(self)
                 self.sim.end()
+
+
+def slot_events(slot_ms: float, read_ms: float | None, window_resets: dict | None, lag_ms: float = 0.0) -> list:
+    """What ``run_slots`` does within a slot, in time order: (ms into the slot, None, None) for the read, (ms,
+    population, mV) for each window reset (moved ``lag_ms`` earlier: when the backend must be stopped for it)."""
+    read_ms = slot_ms if read_ms is None else read_ms
+    events = [(read_ms, None, None)]
+    for name, (t, v) in (window_resets or {}).items():
+        if not 0 < t - lag_ms < slot_ms:
+            raise BackendError(f"a membrane set at {t:g} ms into a slot of {slot_ms:g} ms: keep it inside the slot")
+        events.append((t - lag_ms, name, v))
+    return sorted(events, key=lambda e: (e[0], e[1] is not None))

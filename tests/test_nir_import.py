@@ -151,10 +151,12 @@ def graph_with(node, kind="lif"):
                                 v_reset=np.zeros(2))), "node lif: tau = 0.0001 is not longer than the step"),
     (lambda: nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([2])}),
                                  "a": nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)),
+                                 "w1": nir.Linear(weight=np.eye(2)), "w2": nir.Linear(weight=np.eye(2)),
                                  "b": nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)),
                                  "output": nir.Output(output_type={"output": np.array([2])})},
-                          edges=[("input", "a"), ("a", "b"), ("b", "a"), ("b", "output")], type_check=False),
-     "recurrent loop"),
+                          edges=[("input", "a"), ("a", "w1"), ("w1", "w2"), ("w2", "w1"), ("w2", "b"),
+                                 ("b", "output")], type_check=False),
+     "a loop of weight nodes without a neuron in it (w1 -> w2)"),
 ])
 def test_unsupported_graphs_are_rejected_naming_the_node(graph, message):
     with pytest.raises(InputError) as err:

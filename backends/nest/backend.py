@@ -23,7 +23,7 @@ import os
 import numpy as np
 
 from hippocam.errors import BackendError
-from ..pynn_common import PyNNBackend
+from ..pynn_common import PyNNBackend, slot_events
 from .connectors import bulk_connector_class, connect_parrots
 from .ranks import gather_events, gather_values, num_processes, patch_pynn, settle_kernel_for_ranks
 from .recording import lazy_recorder_class, split_by_index
@@ -195,16 +195,27 @@ class Backend(PyNNBackend):
     # iaf_psc_exp's currents are not settable state in NEST 3.10: a graph lets them die away instead
     resets_currents = False
 
+    # pyNN.nest's first run goes one min_delay (a step) further than asked, which every later run keeps: a membrane
+    # set at t holds before the update of the step stamped t + 2 steps (checked with a self-driven layer, whose
+    # spikes would move by a step otherwise)
+    window_reset_lag_steps = 2
+
     def run_slots(self, slot_ms: float, n_slots: int, reset: dict, read: str, progress=None,
-                  read_ms: float | None = None) -> np.ndarray:
+                  read_ms: float | None = None, window_resets: dict | None = None) -> np.ndarray:
         # Every nest.Simulate prepares and cleans up the whole kernel (about 0.3 s with a million synapses):
         # the first slot runs through pyNN (deferred connections, its extra min_delay), the rest in one
-        # RunManager, reading and resetting membranes between Run calls.
+        # RunManager, reading and setting membranes between Run calls.
         self._check_open()
         nest = _nest()
         start = self.t_ms
-        read_ms = slot_ms if read_ms is None else read_ms
+        events = slot_events(slot_ms, read_ms, window_resets, self.window_reset_lag_steps * self.timestep_ms)
         out = []
+
+        def act(name, v):
+            if name is None:
+                out.append(self.membrane(read))
+            else:
+                self.set_membrane(name, v)
 
         def after_slot(s):
             for name, v in reset.items():
@@ -212,17 +223,22 @@ class Backend(PyNNBackend):
             if progress is not None:
                 progress(s + 1, n_slots)
 
-        self.run_until(start + read_ms)
-        out.append(self.membrane(read))
+        for t, name, v in events:
+            self.run_until(start + t)
+            act(name, v)
         self.run_until(start + slot_ms)
         after_slot(0)
         if n_slots > 1:
             with nest.RunManager():
                 for s in range(1, n_slots):
-                    nest.Run(read_ms)
-                    out.append(self.membrane(read))
-                    if read_ms < slot_ms:
-                        nest.Run(slot_ms - read_ms)
+                    done = 0.0
+                    for t, name, v in events:
+                        if t > done:
+                            nest.Run(t - done)
+                            done = t
+                        act(name, v)
+                    if done < slot_ms:
+                        nest.Run(slot_ms - done)
                     after_slot(s)
             self.t_ms = start + n_slots * slot_ms
         return np.array(out)

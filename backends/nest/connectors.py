@@ -72,6 +72,7 @@ def bulk_connector_class():
             if n == 0:
                 return
             synapse = projection.synapse_type
+            given = self.weights
             if self.weights is None:
                 params = synapse.native_parameters
             else:
@@ -84,9 +85,13 @@ def bulk_connector_class():
             params.evaluate(simplify=True)     # homogeneous values become scalars, per-synapse ones stay arrays
             native = dict(params.items())
             del params
-            # delta synapses: pyNN.nest scales weights to pA and back to mV with the cell's receptor_scale
+            # delta synapses: pyNN.nest scales weights to pA and back to mV with the cell's receptor_scale; w * 1000
+            # * 1e-3 is not w in double (one weight in seven moves by an ulp), so given mV weights go in as they are
             scale = getattr(projection.post.celltype, "receptor_scale", 1.0)
             weight = np.broadcast_to(np.asarray(native.pop("weight"), dtype=float), n) * scale
+            if given is not None and scale != 1.0:
+                weight = given
+            del given
             delay = np.ascontiguousarray(np.broadcast_to(np.asarray(native.pop("delay"), dtype=float), n))
             for unused in ("tau_minus", "dendritic_delay_fraction", "w_min_always_zero_in_NEST"):
                 native.pop(unused, None)

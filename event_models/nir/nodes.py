@@ -88,28 +88,101 @@ def _delay_steps(name, delay, dt) -> int:
     return int(round(steps))
 
 
-def topological(neurons, preds):
-    def sources(n):
-        out, stack, seen = set(), list(preds.get(n, [])), set()
+def _neuron_sources(n, neurons, preds) -> set:
+    """The neuron nodes whose spikes reach ``n`` through weight nodes only."""
+    out, stack, seen = set(), list(preds.get(n, [])), set()
+    while stack:
+        c = stack.pop()
+        if c in seen:
+            continue
+        seen.add(c)
+        if c in neurons:
+            out.add(c)
+        else:
+            stack.extend(preds.get(c, []))
+    return out
+
+
+def find_cycle(nodes, succ) -> list | None:
+    """One directed cycle among ``nodes`` (edges ``succ``: node -> successors), as its nodes in order; None if
+    there is none."""
+    state: dict = {}
+    for root in nodes:
+        if root in state:
+            continue
+        path, stack = [], [(root, iter(succ.get(root, ())))]
+        state[root] = 1
+        path.append(root)
         while stack:
-            c = stack.pop()
-            if c in seen:
-                continue
-            seen.add(c)
-            if c in neurons:
-                out.add(c)
+            node, it = stack[-1]
+            nxt = next((c for c in it if c in nodes and state.get(c) != 2), None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+            elif state.get(nxt) == 1:
+                return path[path.index(nxt):]
             else:
-                stack.extend(preds.get(c, []))
-        return out
-    deps = {n: sources(n) for n in neurons}
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append((nxt, iter(succ.get(nxt, ()))))
+    return None
+
+
+def topological(neurons, preds):
+    """The neuron nodes in an order in which every one comes after its sources; InputError naming the nodes of a
+    loop if there is one (graphs hippocam wrote have none)."""
+    deps = {n: _neuron_sources(n, neurons, preds) for n in neurons}
     order, done = [], set()
     while len(order) < len(neurons):
         ready = [n for n in neurons if n not in done and deps[n] <= done]
         if not ready:
-            loop = sorted(n for n in neurons if n not in done)
-            raise InputError(f"the NIR graph has a recurrent loop between neuron nodes ({', '.join(loop)}); "
-                             "recurrent graphs are not supported")
+            rest = [n for n in neurons if n not in done]
+            loop = find_cycle(rest, {n: [m for m in rest if n in deps[m]] for n in rest})
+            raise InputError(f"the NIR graph has a recurrent loop between neuron nodes ({' -> '.join(loop)}); "
+                             "read it with hippocam.event_models.nir.reader.read, which runs recurrent graphs")
         for n in ready:
             order.append(n)
             done.add(n)
     return order
+
+
+def feedforward_order(neurons, preds, start) -> list:
+    """The neuron nodes in the order a feedforward pass from ``start`` (the Input) meets them: reversed postorder
+    of a depth-first walk along the edges, so that every edge that is not recurrent goes forward; an edge to a
+    node no later in the order closes a loop (a recurrent edge, one step late). Neurons the walk does not reach
+    come last, in the graph's order."""
+    succ: dict = {}
+    for n in neurons:
+        for src in _neuron_sources(n, neurons, preds):
+            succ.setdefault(src, []).append(n)
+    roots = [n for n in neurons if start in _input_reach(n, neurons, preds)]
+    post, seen = [], set()
+    for root in roots + [n for n in neurons if n not in roots]:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(succ.get(root, ())))]
+        while stack:
+            node, it = stack[-1]
+            nxt = next((c for c in it if c not in seen), None)
+            if nxt is None:
+                post.append(node)
+                stack.pop()
+            else:
+                seen.add(nxt)
+                stack.append((nxt, iter(succ.get(nxt, ()))))
+    return post[::-1]
+
+
+def _input_reach(n, neurons, preds) -> set:
+    """The non-neuron nodes (the Input among them) that reach ``n`` through weight nodes only."""
+    out, stack, seen = set(), list(preds.get(n, [])), set()
+    while stack:
+        c = stack.pop()
+        if c in seen or c in neurons:
+            continue
+        seen.add(c)
+        out.add(c)
+        stack.extend(preds.get(c, []))
+    return out

@@ -70,6 +70,8 @@ class Layout:
     lead_steps: int
     close_steps: tuple[int, ...] = ()    # per closed layer: the step its closing inhibition arrives in
     reopens: tuple[bool, ...] = ()       # per closed layer: whether that is taken back in the slot's last step
+    opens: tuple[tuple[int, int], ...] = ()   # (layer, step) of a self-driven layer: held deep below threshold
+    #                                           from the slot's start, its membrane is set to v_init in that step
 
     def bias_first_step(self, layer: int) -> int:
         """The step layer ``layer``'s bias source first fires in (its spikes arrive with the layer's inputs)."""
@@ -89,10 +91,11 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
     dt = params.timestep_ms
     hop = max(1, int(round(timing.hop_ms / dt)))
     lead = timing.lead_steps
+    _check_recurrence(net)
     offset: list[int] = []
     arrive: list[int] = []
-    for layer in net.layers:
-        arrive.append(hop + max((0 if src < 0 else offset[src]) for src, _ in layer.inputs))
+    for i, layer in enumerate(net.layers):     # a layer's own recurrent weights (src == i) wait for nothing
+        arrive.append(hop + max((0 if src < 0 else offset[src]) for src, _ in layer.inputs if src < i))
         offset.append(arrive[-1] + (CUBA_EXTRA_STEPS if _current_based(layer) else 0))
     settled = lead + max(offset) + params.steps
     if not net.layers[-1].spiking and offset[-1] == max(offset):
@@ -106,7 +109,12 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
     # a layer after its window, so a deep inhibition (of v, or of the current) closes it in the step after
     closed = [i for i, layer in enumerate(net.layers) if layer.spiking and (_current_based(layer) or lags[i])]
     closed += [i for i, layer in enumerate(net.layers) if not layer.spiking and _current_based(layer)]
+    # a layer that fires at rest (v_leak above threshold) would fire before its window and after it: it is held
+    # deep below threshold from the slot's start, set to v_init where its window starts, and closed after it
+    driven = [i for i, layer in enumerate(net.layers) if _self_driven(layer)]
+    closed += [i for i in driven if i not in closed]
     closes = {i: lead + arrive[i] + params.steps for i in closed}           # first step after the window
+    opens = {i: lead + offset[i] for i in driven}
     reopen: dict[int, float] = {}
     current_based = [i for i in closed if _current_based(net.layers[i])]
     if current_based and not timing.resets_currents:
@@ -144,23 +152,61 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
             if i in reopen:
                 projs.append(Synapses(f"L{i}.reopen", "close", f"L{i}", np.full(size, j + 1), np.arange(size),
                                       np.full(size, reopen[i]), hop * dt))
+    for i in driven:
+        _check_held(net.layers[i], max(opens[i], slot - closes[i]) + 1)
     layout = Layout(tuple(offset), tuple(arrive), hop, settled, read, slot, lead, tuple(closes[i] for i in closed),
-                    tuple(i in reopen for i in closed))
+                    tuple(i in reopen for i in closed), tuple(sorted(opens.items())))
     return Graph(dt, tuple(pops), tuple(projs)), layout
+
+
+def _self_driven(layer) -> bool:
+    n = layer.neuron
+    if not layer.spiking or n is None:
+        return False
+    return n.v_leak > layer.threshold if n.strict else n.v_leak >= layer.threshold
+
+
+def _check_held(layer, steps: int) -> None:
+    """A self-driven layer held at (or pushed down by) CLOSE_MV must stay below threshold for ``steps`` steps of
+    its leak towards v_leak."""
+    n = layer.neuron
+    if n.v_leak + n.v_decay ** steps * (CLOSE_MV - n.v_leak) >= layer.threshold:
+        raise InputError(f"layer {layer.name}: its membrane rests above threshold and leaks back from "
+                         f"{CLOSE_MV:g} mV within {steps} steps, so it cannot be kept silent outside its window")
+
+
+def _check_recurrence(net: Net) -> None:
+    """Recurrent weights a backend can build in refsim's time: a layer's own, onto delta cells. A spike of step t
+    acts in step t + 1 (one hop); round a loop through other layers refsim takes one step, a backend a hop per
+    layer, and a current-based cell feels a current one step late (``CUBA_EXTRA_STEPS``), so its own spikes would
+    need a hop of no time."""
+    for i, layer in enumerate(net.layers):
+        for src, _ in layer.inputs:
+            if src > i:
+                raise InputError(f"layers {layer.name} and {net.layers[src].name} form a loop: refsim goes round it in "
+                                 "one step, a backend takes a step per hop; only a layer's own recurrent weights "
+                                 "run on a backend (run this graph in refsim)")
+            if src == i and _current_based(layer):
+                raise InputError(f"layer {layer.name}: recurrent weights onto a layer with a synaptic current "
+                                 "(CubaLIF) cannot keep refsim's timing on a backend, whose current moves the "
+                                 "membrane one step late; run this graph in refsim")
 
 
 def _cells(layer, name: str, size: int, params: RunParams):
     """The population of a layer: the trained nets' IF neurons (IF_curr_delta), or an imported layer's leak and
     synaptic current (IF_curr_delta, or IF_curr_exp with a current)."""
-    theta = float(layer.threshold) if layer.spiking else READOUT_THRESHOLD_MV
     neuron = layer.neuron
+    theta = float(layer.threshold) if layer.spiking else READOUT_THRESHOLD_MV
+    if layer.spiking and neuron is not None and neuron.strict:     # v > theta: PyNN's cells here fire at v >= theta
+        theta = float(np.nextafter(theta, np.inf))
     if neuron is None:
         if not layer.spiking:
             return DeltaCells(name, size, v_thresh_mV=theta, record_spikes=False)
         return DeltaCells(name, size, v_thresh_mV=theta, v_reset_mV=params.v_reset * theta,
                           v_init_mV=params.v_init * theta)
     if layer.spiking and neuron.reset != "value":
-        raise InputError(f"layer {layer.name}: reset by subtraction has no PyNN cell; PyNN cells reset to a value")
+        raise InputError(f"layer {layer.name}: reset by subtraction has no PyNN cell (PyNN cells reset to a "
+                         "value); run the graph in refsim, or read it with reset='value' (NIR's rule)")
     dt = params.timestep_ms
     tau_m = -dt / np.log(neuron.v_decay) if neuron.v_decay < 1 else DeltaCells.tau_m_ms
     common = dict(v_thresh_mV=theta, v_reset_mV=neuron.v_reset, v_init_mV=neuron.v_init, v_rest_mV=neuron.v_leak,

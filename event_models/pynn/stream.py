@@ -18,7 +18,7 @@ from hippocam.errors import InputError
 
 from hippocam.event_models.data import encodings
 from hippocam.event_models.snn.net import Net, check_input
-from .convert import Layout, RunParams, to_graph
+from .convert import CLOSE_MV, Layout, RunParams, to_graph
 
 
 def _initial(layer, params: RunParams) -> float:
@@ -59,8 +59,14 @@ def simulate(net: Net, counts: np.ndarray, backend: str = backends.DEFAULT, para
         build_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         readout = f"L{len(net.layers) - 1}"
-        logits = sim.run_slots(slot * dt, n, initial_membranes(net, params), readout, progress,
-                               read_ms=layout.read_steps * dt)
+        reset = initial_membranes(net, params)
+        # a self-driven layer waits deep below threshold until its window opens (``Layout.opens``)
+        window = {f"L{i}": (step * dt, reset[f"L{i}"]) for i, step in layout.opens}
+        reset.update({name: CLOSE_MV for name in window})
+        for name in window:          # the first slot starts from the build's membranes
+            sim.set_membrane(name, CLOSE_MV)
+        logits = sim.run_slots(slot * dt, n, reset, readout, progress, read_ms=layout.read_steps * dt,
+                               **({"window_resets": window} if window else {}))
         run_s = time.perf_counter() - t0
         layer_counts = spike_counts(sim, net, n, slot, dt)
     if net.layers[-1].spiking:        # a spiking output layer answers with its spike counts, as in refsim

@@ -36,15 +36,17 @@ class Neuron:
         v[t] = v_leak + v_decay * (v[t-1] - v_leak) + drive[t]  (drive = i[t], or input[t] without a current)
 
     where input[t] = the chains on the spikes of step t (weights already scaled to per-step jumps) + the bias.
-    A spiking layer fires when v >= threshold and resets to ``v_reset`` (reset="value") or subtracts the
-    threshold; v (and i) start at ``v_init`` (and 0). Layers without one (the trained nets) are IF neurons whose
-    reset and start the simulation parameters choose."""
+    A spiking layer fires when v >= threshold (``strict``: v > threshold, NIR's rule as snnTorch and Norse apply
+    it) and resets to ``v_reset`` (reset="value") or subtracts the threshold (reset="subtract"); v (and i) start
+    at ``v_init`` (and 0). Layers without one (the trained nets) are IF neurons whose reset and start the
+    simulation parameters choose."""
     v_decay: float = 1.0
     v_leak: float = 0.0
     v_reset: float = 0.0
     v_init: float = 0.0
     reset: str = "value"
     i_decay: float | None = None
+    strict: bool = False
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -146,7 +146,9 @@ def simulate(net: Net, counts: np.ndarray | None, params: SimParams = SimParams(
                     v[i] = neuron.v_leak + neuron.v_decay * (v[i] - neuron.v_leak) + cur
                 if layer.spiking:
                     if params.mode == "binary":
-                        s = (v[i] >= layer.threshold).astype(float)
+                        fired = v[i] > layer.threshold if neuron is not None and neuron.strict else \
+                            v[i] >= layer.threshold
+                        s = fired.astype(float)
                     else:
                         s = np.clip(np.floor(v[i] / layer.threshold), 0, d)
                     reset, v_reset = ((neuron.reset, neuron.v_reset) if neuron is not None else
