@@ -183,6 +183,12 @@ def cmd_run(args) -> int:
         what = f"{int(spikes.sum())} spikes" if spikes is not None else "read-out (membrane)"
         print(f"  {layer.name}: {'x'.join(map(str, layer.shape))} neurons, {what}")
     print(f"{x.shape[1]} samples x {x.shape[0]} steps of {args.dt_ms:g} ms on {args.backend}: written to {out_path}")
+    silent = [layer.name for layer in net.layers if layer.spiking and not result[f"spikes/{layer.name}"].any()]
+    if silent:
+        # the usual cause is a unit: an IF layer's jump is r * dt in the graph's time unit, so a graph written per
+        # step (Norse's and Sinabs' IF) read with --time-unit s jumps a thousandth of what it should
+        print(f"note: no spikes in {', '.join(silent)}: check --dt-ms and --time-unit against the exporter's "
+              "conventions (docs/nir.md)")
     return 0
 
 

@@ -59,6 +59,16 @@ def li_graph():
         edges=[("input", "fc"), ("fc", "li"), ("li", "output")])
 
 
+def test_a_silent_network_gets_a_note_on_the_units(tmp_path, capsys):
+    """Sinabs' IF CNN read with seconds: every jump is r * dt = 0.001 of a threshold, and nothing fires."""
+    graph = DATA / "sinabs_if_cnn_value.nir"
+    np.save(tmp_path / "x.npy", np.load(graph.with_suffix(".npz"))["input"])
+    for unit, note in (("s", True), ("ms", False)):
+        assert run(graph, "--input", tmp_path / "x.npy", "--dt-ms", 1, "--time-unit", unit, "--out",
+                   tmp_path / f"{unit}.npz") == 0
+        assert ("note: no spikes in 1, 4, 8: check --dt-ms and --time-unit" in capsys.readouterr().out) == note
+
+
 def test_a_readout_gives_its_membrane_at_every_step(tmp_path):
     graph = tmp_path / "li.nir"
     nir.write(str(graph), li_graph())
