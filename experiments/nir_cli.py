@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hippocam.errors import InputError
+from hippocam.errors import BackendError, InputError
 
 from . import output
 
@@ -148,8 +148,9 @@ def _per_step(trains: list, layer, layout, i: int, steps: int, n: int, dt_ms: fl
         t = within - first
         inside = (t >= 0) & (t < steps) & (sample < n)
         if not np.all(inside):
-            raise InputError(f"layer {layer.name}: {int(np.sum(~inside))} spikes fell outside its window on the "
-                             "backend; this graph's timing cannot be aligned with refsim (report it)")
+            raise BackendError(f"layer {layer.name}: {int(np.sum(~inside))} spikes fell outside its window on the "
+                               "backend, so its steps cannot be lined up with refsim's; run it with --backend refsim "
+                               "and report the graph")
         out[t, sample, k] = 1
     return out.reshape((steps, n) + tuple(layer.shape))
 

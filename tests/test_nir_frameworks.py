@@ -43,7 +43,7 @@ def assert_same_spikes(got: dict, want: dict):
 
 def test_every_framework_and_both_reset_rules_have_fixtures():
     frameworks = {str(np.load(DATA / f"{n}.npz")["framework"]) for n in FIXTURES}
-    assert {"snntorch", "norse"} <= frameworks
+    assert frameworks == {"snntorch", "norse", "sinabs"}
     assert SUBTRACT and len(SUBTRACT) < len(FIXTURES)
 
 
@@ -101,8 +101,8 @@ def _script(name):
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("reset, rule", [("zero", "value"), ("subtract", "subtract")])
-@pytest.mark.parametrize("build", ["lif_net", "cuba_rec_net"])
+@pytest.mark.parametrize("build, reset, rule", [("lif_net", "zero", "value"), ("lif_net", "subtract", "subtract"),
+                                               ("cuba_rec_net", "zero", "value")])
 def test_a_live_snntorch_export_reproduces_snntorch(tmp_path, build, reset, rule):
     pytest.importorskip("snntorch", reason="snnTorch is not a dependency; the fixtures above are files it wrote")
     make = _script("make_snntorch_fixtures")
