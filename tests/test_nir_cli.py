@@ -59,6 +59,24 @@ def li_graph():
         edges=[("input", "fc"), ("fc", "li"), ("li", "output")])
 
 
+def test_the_reset_option_gives_snntorchs_subtraction_and_a_backend_refuses_it(tmp_path, capsys):
+    graph = DATA / "snntorch_lif_subtract.nir"     # snnTorch's reset_mechanism="subtract"; the graph says v_reset 0
+    f = np.load(graph.with_suffix(".npz"))
+    np.save(tmp_path / "x.npy", f["input"])
+    common = (graph, "--input", tmp_path / "x.npy", "--dt-ms", 0.1, "--time-unit", "s")
+    assert run(*common, "--reset", "subtract", "--out", tmp_path / "sub.npz") == 0
+    assert run(*common, "--out", tmp_path / "value.npz") == 0
+    sub, value = np.load(tmp_path / "sub.npz"), np.load(tmp_path / "value.npz")
+    for key in ("spikes/1", "spikes/3"):
+        np.testing.assert_array_equal(sub[key], f[key])
+    assert not np.array_equal(value["spikes/1"], f["spikes/1"])
+    assert str(sub["reset"]) == "subtract" and str(value["reset"]) == "value"
+    capsys.readouterr()
+    assert run(*common, "--reset", "subtract", "--backend", "brian2", "--out", tmp_path / "b.npz") == 2
+    assert "subtraction" in capsys.readouterr().err
+    assert not (tmp_path / "b.npz").exists()
+
+
 def test_a_silent_network_gets_a_note_on_the_units(tmp_path, capsys):
     """Sinabs' IF CNN read with seconds: every jump is r * dt = 0.001 of a threshold, and nothing fires."""
     graph = DATA / "sinabs_if_cnn_value.nir"
