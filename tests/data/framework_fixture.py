@@ -8,7 +8,9 @@ A fixture NAME is two files: NAME.nir, as the framework's exporter wrote it, and
 * ``spikes/NODE``: (steps, samples, *shape) uint8, the framework's own spikes of every spiking layer, named as the
   layer's node in the graph;
 * ``dt_ms``, ``time_unit``, ``reset``, ``integrator``: how to read the graph (``hippocam nir run`` options) so that
-  it is the network the framework ran; ``framework``, ``version``: who wrote it.
+  it is the network the framework ran; ``framework``, ``version``: who wrote it;
+* ``w_in`` (optional): the CubaLIF w_in the exporter should have written (Norse 1.1 leaves it at 1): set it on
+  every CubaLIF node before reading.
 """
 from __future__ import annotations
 
@@ -44,11 +46,11 @@ def node_names(spikes: dict, graph_nodes) -> dict:
 
 
 def save(name: str, graph_writer, x: np.ndarray, density: np.ndarray, spikes: dict, *, dt_ms: float,
-         time_unit: str, reset: str, framework: str, version: str, integrator: str = "euler") -> None:
+         time_unit: str, reset: str, framework: str, version: str, integrator: str = "euler", **extra) -> None:
     """Write NAME.nir (``graph_writer(path)``: the framework's nir.write) and NAME.npz; print the spike totals."""
     graph_writer(str(HERE / f"{name}.nir"))
     arrays = {f"spikes/{node}": np.asarray(s).astype(np.uint8) for node, s in spikes.items()}
     np.savez_compressed(HERE / f"{name}.npz", input=x, density=density, dt_ms=dt_ms, time_unit=time_unit,
-                        reset=reset, integrator=integrator, framework=framework, version=version, **arrays)
+                        reset=reset, integrator=integrator, framework=framework, version=version, **extra, **arrays)
     totals = ", ".join(f"{node} {int(np.sum(s))}" for node, s in spikes.items())
     print(f"{name}: {framework} {version}, {x.shape[1]} samples x {x.shape[0]} steps; spikes {totals}")

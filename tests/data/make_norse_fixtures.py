@@ -4,6 +4,9 @@
 
 * ``norse_lif_value`` / ``norse_lif_subtract``: Linear, LIFBoxCell, Linear, LIFBoxCell (reset to v_reset = 0, or
   Norse's ``reset_subtract``);
+* ``norse_cubalif``: Linear, LIFCell, Linear, LIFCell, which Norse exports as CubaLIF with w_in left at NIR's
+  default of 1, where its own update needs w_in = tau_syn / dt: the fixture records that value (``w_in``), and the
+  tests set it before reading;
 * ``norse_if_cnn``: Conv2d, IAFCell, Conv2d (stride 2), IAFCell, Conv2d (to 1 x 1), IAFCell.
 
 How to read them (each fixture records it): Norse 1.1 writes a LIF's tau as dt * (1 / tau_mem_inv) (its
@@ -25,6 +28,10 @@ STEPS = 30
 DT_S = 1e-3
 LIF_READ = {"dt_ms": 1000 * DT_S ** 2, "time_unit": "s"}
 IF_READ = {"dt_ms": 1.0, "time_unit": "ms"}
+TAU_SYN_INV = 200.0
+# what w_in should have been: Norse adds a spike to the current as it is, NIR's CubaLIF by w_in dt / tau_syn, with
+# dt = DT_S**2 and tau_syn = DT_S / TAU_SYN_INV in the graph's seconds
+NORSE_W_IN = 1.0 / (DT_S * TAU_SYN_INV)
 
 
 def lif_net(reset):
@@ -43,6 +50,24 @@ def lif_net(reset):
     with torch.no_grad():
         net[0].weight.mul_(12.0)
         net[2].weight.mul_(12.0)
+    return net, (8,), LIF_READ
+
+
+def cuba_net(reset="value"):
+    """LIFCell layers, which Norse exports as CubaLIF without w_in (see the module doc)."""
+    import norse.torch as norse
+    import torch
+    torch.manual_seed(7)
+
+    def cell(n):
+        p = norse.LIFParameters(tau_syn_inv=torch.full((n,), TAU_SYN_INV), tau_mem_inv=torch.full((n,), 100.0),
+                                v_leak=torch.zeros(n), v_th=torch.ones(n), v_reset=torch.zeros(n), method="heaviside")
+        return norse.LIFCell(p, dt=DT_S)
+
+    net = norse.SequentialState(torch.nn.Linear(8, 6), cell(6), torch.nn.Linear(6, 4), cell(4))
+    with torch.no_grad():
+        net[0].weight.mul_(6.0)
+        net[2].weight.mul_(6.0)
     return net, (8,), LIF_READ
 
 
@@ -104,18 +129,19 @@ def export(net, shape):
     return graph, lambda path: nir.write(path, graph)
 
 
-def make(name, net, shape, how, reset, seed):
+def make(name, net, shape, how, reset, seed, **extra):
     import norse
     x, density = ff.inputs(STEPS, 4, shape, seed)
     graph, write = export(net, shape)
     ff.save(name, write, x, density, ff.node_names(own_spikes(net, x), graph.nodes), reset=reset,
-            framework="norse", version=getattr(norse, "__version__", "1.1.0"), **how)
+            framework="norse", version=getattr(norse, "__version__", "1.1.0"), **how, **extra)
 
 
 def main() -> None:
     for reset in ("value", "subtract"):
         make(f"norse_lif_{reset}", *lif_net(reset), reset, 20)
     make("norse_if_cnn", *if_cnn(), "value", 21)
+    make("norse_cubalif", *cuba_net(), "value", 40, w_in=NORSE_W_IN)
 
 
 if __name__ == "__main__":
