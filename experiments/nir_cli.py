@@ -42,9 +42,9 @@ def read_net(graph: str, dt_ms: float, time_unit: str, integrator: str, reset: s
     from hippocam.event_models.nir import reader
     if reset is not None and reset not in RESETS:
         raise InputError(f"unknown reset {reset!r}; use value or subtract")
-    # reset= is passed only when asked for, so a reader that predates the option still runs the default (NIR's
-    # reset to a value)
-    options = {} if reset is None else {"reset": reset}
+    # reset= goes to the reader only for a subtraction: "value" is its default (NIR's rule), so a reader that
+    # predates the option still runs every graph that resets to a value
+    options = {} if reset in (None, "value") else {"reset": reset}
     return reader.read(graph, dt_ms=dt_ms, time_unit=time_unit, integrator=integrator, **options)
 
 
