@@ -272,6 +272,8 @@ def parser() -> argparse.ArgumentParser:
 
     from . import event_cli as event_cli  # hippocam event train / evaluate / preview
     event_cli.register(sub)
+    from . import nir_cli  # hippocam nir run / info
+    nir_cli.register(sub)
 
     b = sub.add_parser("backends", help="list the backends, whether they are installed, and how to install")
     b.set_defaults(func=cmd_backends)

@@ -303,7 +303,10 @@ class Backend(PyNNBackend):
         # at or before min_delay (only injected jitter makes them) are left out too, as NEST leaves out
         # late ones: pyNN.nest would hand their generator a time <= 0, which NEST refuses.
         times = np.asarray(times, dtype=float)
-        return times[(times > self.t_ms + 1e-9) & (times > self._min_delay + 1e-9)]
+        times = times[(times > self.t_ms + 1e-9) & (times > self._min_delay + 1e-9)]
+        # pyNN.nest makes the generators precise: a time t goes out in the step ending at or after it, so a step's
+        # time computed a rounding error high (0.1 * 23 = 2.3000000000000003 ms) would arrive a step late
+        return times - 1e-6 * (self.timestep_ms or 1.0)
 
     def next_input_ms(self) -> float:
         """Earliest input time (ms) NEST still delivers, rounded up to the profile's operation grid.
