@@ -47,7 +47,7 @@ def main(argv=None) -> int:
             rows.append(r)
             print(f"{name:18s} {backend:7s} T={steps:<3d} {weights} acc {100 * r['accuracy']:6.2f}%  reference "
                   f"{100 * r['reference_accuracy']:6.2f}%  agree {100 * r['agreement']:5.1f}%  subtract "
-                  f"{100 * r['subtract_accuracy']:6.2f}%  build {r['build_s']:6.1f} s  {r['samples_per_s']:7.2f} "
+                  f"{100 * r['subtract_accuracy']:6.2f}%  spike diff {sum(r['spike_count_difference'])}  build {r['build_s']:6.1f} s  {r['samples_per_s']:7.2f} "
                   f"samples/s (reference {r['reference_samples_per_s']:7.1f}/s, "
                   f"{r['reference_samples_per_s'] / r['samples_per_s']:.0f}x)", flush=True)
             if args.json:

@@ -122,6 +122,7 @@ def test_a_fine_tuned_net_runs_on_a_backend_as_its_reference_snn_with_its_own_re
     assert r["fine_tuned_for_reset_to_value"] and not r["calibrated_for_reset_to_value"]
     assert r["v_reset"] == 0.25 and r["agreement"] == 1.0 and all(r["layers_spike_exact"])
     want = refsim.simulate(net, counts, refsim.SimParams(steps=6, reset="value", v_reset=0.25)).counts
+    assert r["spike_count_difference"] == [0] * len(r["layers_spike_exact"])
     assert r["reference_spikes_per_sample"] == pytest.approx(sum(c.sum() for c in want[:3]) / 4)
     shipped = refsim.simulate(small_net(1), counts, refsim.SimParams(steps=6)).predictions
     assert r["subtract_accuracy"] == np.mean(shipped == labels)

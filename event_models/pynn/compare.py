@@ -45,6 +45,9 @@ def compare(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str, para
             "subtract_accuracy": float(np.mean(subtract.predictions == labels)),
             "agreement_with_subtract": float(np.mean(got.predictions == subtract.predictions)),
             "layers_spike_exact": exact,
+            # sum over cells and samples of |spikes here - spikes in refsim|, per spiking layer: 0 is exact
+            "spike_count_difference": [int(np.abs(got.counts[i].astype(np.int64) - oracle.counts[i]).sum())
+                                       for i in spiking],
             "spikes_per_sample": float(sum(got.counts[i].sum() for i in spiking) / n),
             "reference_spikes_per_sample": float(sum(oracle.counts[i].sum() for i in spiking) / n),
             "input_spikes_per_sample": float(got.input_spikes.mean()),
