@@ -20,7 +20,7 @@ from itertools import chain
 import numpy as np
 
 from hippocam.errors import BackendError
-from .pynn_common import PyNNBackend
+from .pynn_common import PyNNBackend, bulk_rows
 
 # brian2 2.9 with pyparsing 3.3 warns at import; the warnings say nothing to our users
 warnings.filterwarnings("ignore", module="brian2")
@@ -266,12 +266,7 @@ def _bulk_connector_class():
             self.column_names = () if weights is None else ("weight",)
             self.delay_ms = delay_ms
 
-        @property
-        def conn_list(self):
-            """The (pre, post[, weight]) rows, as FromListConnector has them (empty once connected)."""
-            if self.pre is None:
-                return np.zeros((0, 2 + len(self.column_names)))
-            return np.column_stack([self.pre, self.post] + ([] if self.weights is None else [self.weights]))
+        conn_list = property(bulk_rows)
 
         def connect(self, projection):
             pre, post = self.pre, self.post

@@ -19,6 +19,14 @@ from hippocam.errors import BackendError
 _live: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
+def bulk_rows(connector) -> np.ndarray:
+    """The (pre, post[, weight]) rows of a bulk connector (``pre``, ``post``, ``weights`` arrays), as pyNN's
+    FromListConnector has them in ``conn_list``; empty once connected (the arrays are dropped then)."""
+    if connector.pre is None:
+        return np.zeros((0, 2 + len(connector.column_names)))
+    return np.column_stack([connector.pre, connector.post] + ([] if connector.weights is None else [connector.weights]))
+
+
 def _other_open(backend) -> bool:
     other = _live.get(backend.name)
     return other is not None and other is not backend and not other.closed

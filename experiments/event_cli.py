@@ -308,6 +308,10 @@ def register(subparsers) -> None:
     ev = subparsers.add_parser("event", help="converted vision and point-cloud SNNs: train, evaluate, preview, map")
     sub = ev.add_subparsers(dest="event_command", required=True)
 
+    def _model_argument(parser):
+        parser.add_argument("model", help=f"a shipped model ({', '.join(shipped_models())}) or a .npz written by "
+                                          "'event train'")
+
     t = sub.add_parser("train", help="train a model family (needs the 'train' extra: torch)")
     t.add_argument("family", help="cnn, gesture, voxel, or one model name")
     t.add_argument("--seed", default="0", help="seed of the data and the training (default: %(default)s)")
@@ -320,8 +324,7 @@ def register(subparsers) -> None:
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="source-net and reference-SNN accuracy, spikes, SOPs, energy proxy")
-    e.add_argument("model", help=f"a shipped model ({', '.join(shipped_models())}) or a .npz written by "
-                                 "'event train'")
+    _model_argument(e)
     e.add_argument("--timesteps", default=None,
                    help="T, or a list like 1,2,4,8 (default: the card's list; with --backend one T, default the "
                         "card's stated T)")
@@ -347,8 +350,7 @@ def register(subparsers) -> None:
     e.set_defaults(func=cmd_evaluate)
 
     f = sub.add_parser("finetune", help="fine-tune a model as its SNN for PyNN's reset to a value (needs torch)")
-    f.add_argument("model", help=f"a shipped model ({', '.join(shipped_models())}) or a .npz written by "
-                                 "'event train'")
+    _model_argument(f)
     f.add_argument("--out", required=True, help="output folder for NAME.npz and its card NAME.json")
     f.add_argument("--timesteps", default=None, help="T (default: the card's stated T)")
     f.add_argument("--v-reset", default="0.5",
@@ -372,8 +374,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_preview)
 
     m = sub.add_parser("map", help="map a model onto SpiNNaker (a virtual board here): cores, chips, SDRAM")
-    m.add_argument("model", help=f"a shipped model ({', '.join(shipped_models())}) or a .npz written by "
-                                 "'event train'")
+    _model_argument(m)
     m.add_argument("--backend", default="spinnaker", choices=("spinnaker",),
                    help="only spinnaker maps (default: %(default)s)")
     m.add_argument("--timesteps", default=None, help="T, the input steps of a sample (default: 8)")

@@ -7,6 +7,8 @@ from copy import deepcopy
 
 import numpy as np
 
+from ..pynn_common import bulk_rows
+
 #: HPC synapses (a 2-byte target index) reach the first 65534 nodes of a thread; with one thread a node's index is
 #: its node id - 1
 HPC_MAX_NODE_ID = 65534
@@ -59,12 +61,7 @@ def bulk_connector_class():
             self.weights = None if weights is None else np.asarray(weights, dtype=float)
             self.column_names = () if weights is None else ("weight",)
 
-        @property
-        def conn_list(self):
-            """The (pre, post[, weight]) rows, as FromListConnector has them (empty once connected)."""
-            if self.pre is None:
-                return np.zeros((0, 2 + len(self.column_names)))
-            return np.column_stack([self.pre, self.post] + ([] if self.weights is None else [self.weights]))
+        conn_list = property(bulk_rows)
 
         def connect(self, projection):
             pre, post, n = self.pre, self.post, len(self.pre)
