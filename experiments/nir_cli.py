@@ -13,9 +13,13 @@ import numpy as np
 
 from hippocam.errors import BackendError, InputError
 
-from . import output
+from hippocam import backends
 
-BACKENDS = ("refsim", "brian2", "nest")
+from . import output
+from .common import runnable
+
+#: refsim, then the PyNN backends that stream samples and read membranes (from the registry)
+BACKENDS = ("refsim", *backends.streaming_names())
 RESETS = ("value", "subtract")
 
 
@@ -156,7 +160,6 @@ def _per_step(trains: list, layer, layout, i: int, steps: int, n: int, dt_ms: fl
 
 
 def cmd_run(args) -> int:
-    from hippocam import backends
     if args.backend not in BACKENDS:
         raise InputError(f"unknown backend {args.backend!r} for NIR graphs; use one of {', '.join(BACKENDS)}")
     if not args.dt_ms > 0:
@@ -171,7 +174,7 @@ def cmd_run(args) -> int:
         if not np.all((x == 0) | (x == 1)):
             raise InputError(f"{args.input}: holds values other than 0 and 1; a PyNN backend takes spikes only: "
                              "run values (an analog first layer) with --backend refsim")
-        backends.get(args.backend)      # a missing simulator is named before the build
+        runnable(args.backend)      # a missing simulator is named before the build
         result = run_backend(net, x, args.backend, args.dt_ms)
     else:
         result = run_refsim(net, x)
@@ -286,7 +289,9 @@ def register(subparsers) -> None:
     _graph_options(r, dt_required=True)
     r.add_argument("--input", required=True, help=".npy shaped (steps, samples, *input shape): spikes 0/1 "
                    "(values other than 0/1 on refsim only)")
-    r.add_argument("--backend", default="refsim", help=f"one of {', '.join(BACKENDS)} (default: %(default)s)")
+    r.add_argument("--backend", default="refsim", choices=BACKENDS,
+                   help="refsim (the reference simulator) or a PyNN backend that streams samples: %(choices)s "
+                        "(default: %(default)s)")
     r.add_argument("--out", required=True, help="the .npz to write: spikes/NAME, v/NAME, v_final/NAME per node")
     r.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     r.set_defaults(func=cmd_run)

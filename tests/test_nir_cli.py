@@ -146,7 +146,7 @@ def test_info_says_why_a_graph_is_refused(tmp_path, capsys):
     (lambda a: a.update(out="nofolder/o.npz"), "does not exist"),
     (lambda a: a.update(dt="-1"), "--dt-ms must be a positive number"),
     (lambda a: a.update(dt="1"), "is not longer than the step"),
-    (lambda a: a.update(backend="loihi"), "unknown backend 'loihi' for NIR graphs"),
+    (lambda a: a.update(backend="loihi"), "invalid choice: 'loihi'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, change, message):
     np.save(tmp_path / "x.npy", np.zeros((4, 2, 8)))
