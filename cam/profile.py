@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from hippocam.backends.hints import RunHints
-from hippocam import textfiles
+from hippocam import files
 from hippocam.errors import InputError
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -91,7 +91,7 @@ def load(name_or_path: str | Path) -> Profile:
         path = PROFILE_DIR / f"{name_or_path}.toml"
         if not path.exists():
             raise InputError(f"unknown profile {name_or_path!r}; available: {', '.join(available())}")
-    text = textfiles.read(path, "profile")
+    text = files.read_text(path, "profile")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from .memory import Memory, OpResult
-from hippocam import textfiles
+from hippocam import files
 from hippocam.errors import InputError
 from .operations import Operation, check_sizes, from_dict, to_dict
 
@@ -29,7 +29,7 @@ def parse(data) -> tuple[int, int, list[Operation]]:
 
 def load(path: str | Path) -> tuple[int, int, list[Operation]]:
     path = Path(path)
-    text = textfiles.read(path, "scenario file")
+    text = files.read_text(path, "scenario file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

@@ -17,7 +17,7 @@ import numpy as np
 from hippocam import backends
 
 from .memory import Memory
-from hippocam import textfiles
+from hippocam import files
 from hippocam.errors import InputError
 from .operations import check_sizes
 from .oracle import Oracle
@@ -61,7 +61,7 @@ def save(mem: Memory, path: str | Path, force: bool = False) -> dict:
 def read(path: str | Path) -> tuple[int, int, dict[int, frozenset[int]], dict]:
     """Validate a saved memory file; InputError names what is wrong."""
     path = Path(path)
-    text = textfiles.read(path, "saved memory")
+    text = files.read_text(path, "saved memory")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

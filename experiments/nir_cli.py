@@ -13,7 +13,7 @@ import numpy as np
 
 from hippocam.errors import BackendError, InputError
 
-from hippocam import backends
+from hippocam import backends, files
 
 from . import output
 from .common import runnable
@@ -30,7 +30,7 @@ def load_input(path: str) -> np.ndarray:
         raise InputError(f"{path}: no such input file; give a .npy array shaped (steps, samples, *input shape)")
     try:
         x = np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as err:
+    except files.NUMPY_ERRORS as err:
         raise InputError(f"{path}: not a .npy array ({err}); save it with numpy.save") from None
     if not isinstance(x, np.ndarray) or x.ndim < 3 or x.dtype.kind not in "biuf":
         raise InputError(f"{path}: want a numeric array shaped (steps, samples, *input shape), got "

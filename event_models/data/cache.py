@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hippocam import files
 from hippocam.errors import InputError
 
 #: bump when a generator changes, so stale caches are not reused
@@ -46,7 +47,7 @@ def cached(name: str, params: dict, build, folder=None) -> dict[str, np.ndarray]
         try:
             with np.load(path, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
-        except (OSError, ValueError):
+        except files.NUMPY_ERRORS:
             path.unlink(missing_ok=True)  # a truncated cache file (interrupted run) is rebuilt
     arrays = build()
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # MPI ranks build the same file at once

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hippocam import files
 from hippocam.errors import InputError
 
 EVENT_DTYPE = np.dtype([("x", "<i2"), ("y", "<i2"), ("t", "<i8"), ("p", "<i1")])
@@ -299,6 +300,6 @@ def read_events(path, sensor: tuple[int, int] | None = None) -> np.ndarray:
         else:
             raise InputError(f"{path}: unknown event file type {path.suffix!r}; use .npy or .npz holding a "
                              "structured array with fields x, y, t, p")
-    except (ValueError, OSError, EOFError) as err:
+    except files.NUMPY_ERRORS as err:
         raise InputError(f"{path}: not a readable numpy file ({err})") from None
     return check_events(ev, str(path), sensor)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hippocam import files
 from hippocam.errors import InputError
 
 # chain_delay is re-exported: the PyNN conversion imports it from here
@@ -183,7 +184,7 @@ def load(path) -> Net:
         with np.load(path, allow_pickle=False) as z:
             spec = json.loads(str(z["spec"]))
             arrays = {k: z[k] for k in z.files if k != "spec"}
-    except (KeyError, ValueError, OSError, json.JSONDecodeError) as err:
+    except (KeyError, json.JSONDecodeError, *files.NUMPY_ERRORS) as err:
         raise InputError(f"{path}: not a hippocam event model ({err.__class__.__name__}); "
                          "give a .npz written by 'hippocam event train'") from None
     if spec.get("format") != FORMAT:

@@ -1,12 +1,14 @@
-"""Reading the text files users give (scenarios, saved memories, profiles): one place for the ways it fails."""
+"""Reading the files users give: one place for the ways it fails (text: scenarios, saved memories, profiles; numpy:
+models, inputs, event files, the data cache)."""
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 from hippocam.errors import InputError
 
 
-def read(path: str | Path, what: str) -> str:
+def read_text(path: str | Path, what: str) -> str:
     """The UTF-8 text of ``path``; InputError naming ``what`` the file should be and why it cannot be read."""
     path = Path(path)
     try:
@@ -16,3 +18,7 @@ def read(path: str | Path, what: str) -> str:
     except UnicodeDecodeError as err:
         raise InputError(f"{path} is not a {what}: not UTF-8 text (byte {err.start} is {err.object[err.start]:#04x}); "
                          "save it as UTF-8") from None
+
+
+#: what numpy raises on a .npy/.npz that is missing, empty, truncated or not numpy at all
+NUMPY_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile)
