@@ -44,12 +44,16 @@ def load_input(path: str) -> np.ndarray:
 
 def read_net(graph: str, dt_ms: float, time_unit: str, integrator: str, reset: str | None):
     from hippocam.event_models.nir import reader
+    check_options(dt_ms, reset)
+    return reader.read(graph, dt_ms=dt_ms, time_unit=time_unit, integrator=integrator, reset=reset or "value")
+
+
+def check_options(dt_ms: float, reset: str | None) -> None:
+    """The options every subcommand takes, refused before anything is read or printed."""
+    if not dt_ms > 0:
+        raise InputError(f"--dt-ms must be a positive number of ms, got {dt_ms:g}")
     if reset is not None and reset not in RESETS:
         raise InputError(f"unknown reset {reset!r}; use value or subtract")
-    # reset= goes to the reader only for a subtraction: "value" is its default (NIR's rule), so a reader that
-    # predates the option still runs every graph that resets to a value
-    options = {} if reset in (None, "value") else {"reset": reset}
-    return reader.read(graph, dt_ms=dt_ms, time_unit=time_unit, integrator=integrator, **options)
 
 
 def fit_input(net, x: np.ndarray, path: str) -> np.ndarray:
@@ -162,8 +166,7 @@ def _per_step(trains: list, layer, layout, i: int, steps: int, n: int, dt_ms: fl
 def cmd_run(args) -> int:
     if args.backend not in BACKENDS:
         raise InputError(f"unknown backend {args.backend!r} for NIR graphs; use one of {', '.join(BACKENDS)}")
-    if not args.dt_ms > 0:
-        raise InputError(f"--dt-ms must be a positive number of ms, got {args.dt_ms:g}")
+    check_options(args.dt_ms, args.reset)
     out_path = output.check_writable_file(args.out, args.force)
     if out_path.suffix != ".npz":
         raise InputError(f"--out {args.out}: name a .npz file (numpy.savez adds .npz to any other name)")
@@ -181,7 +184,10 @@ def cmd_run(args) -> int:
     meta = {"layers": np.array([layer.name for layer in net.layers]), "dt_ms": np.float64(args.dt_ms),
             "time_unit": np.array(args.time_unit), "backend": np.array(args.backend),
             "reset": np.array(args.reset or "value"), "integrator": np.array(args.integrator)}
-    np.savez_compressed(out_path, **result, **meta)
+    try:
+        np.savez_compressed(out_path, **result, **meta)
+    except OSError as err:  # checked before the run; a disk that filled up since still gets one line
+        raise InputError(f"cannot write {out_path}: {err.strerror}") from None
     for layer in net.layers:
         spikes = result.get(f"spikes/{layer.name}")
         what = f"{int(spikes.sum())} spikes" if spikes is not None else "read-out (membrane)"
@@ -244,6 +250,7 @@ def describe(graph) -> list[str]:
 def cmd_info(args) -> int:
     from hippocam.event_models.nir.nodes import READ_ERRORS, nir_module, text
     nir = nir_module()
+    check_options(args.dt_ms, args.reset)
     if not Path(args.graph).is_file():
         raise InputError(f"{args.graph}: no such NIR file")
     try:

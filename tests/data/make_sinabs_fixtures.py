@@ -1,7 +1,7 @@
 """Write the Sinabs fixtures (NAME.nir as ``sinabs.to_nir`` wrote it, NAME.npz with Sinabs' own spikes):
 
-    python -m venv /tmp/venv-sinabs && /tmp/venv-sinabs/bin/pip install torch==2.13.0 sinabs==3.1.3
-    /tmp/venv-sinabs/bin/python tests/data/make_sinabs_fixtures.py
+    python -m venv VENV && VENV/bin/pip install torch==2.13.0 sinabs==3.1.3
+    VENV/bin/python tests/data/make_sinabs_fixtures.py
 
 Sinabs 3.1.3 pins nir 1.0.4, older than hippocam's, hence a venv of its own; the files it writes are what this
 checks. ``sinabs_if_cnn_subtract`` (Sinabs' default reset, ``MembraneSubtract``) and ``sinabs_if_cnn_value``
