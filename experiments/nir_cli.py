@@ -77,38 +77,8 @@ def run_refsim(net, x: np.ndarray) -> dict:
         if layer.spiking:
             out[f"spikes/{layer.name}"] = res.trace[i].astype(np.uint8)
         else:
-            v = readout_membranes(net, i, x, res.trace)
-            out[f"v/{layer.name}"] = v
-            out[f"v_final/{layer.name}"] = v[-1]
-    return out
-
-
-def readout_membranes(net, i: int, x: np.ndarray, traces: list) -> np.ndarray:
-    """The membrane of read-out layer ``i`` at every step (steps, samples, *shape), from its sources' spikes: refsim
-    returns only the last step's, and the read-out never feeds back into the spikes, so it can be replayed."""
-    from hippocam.event_models.snn.net import bias_term
-    from hippocam.event_models.snn.ops import apply_chain, chain_delay
-    layer, neuron = net.layers[i], net.layers[i].neuron
-    steps, n = x.shape[:2]
-    v = np.full((n,) + tuple(layer.shape), neuron.v_init if neuron is not None else 0.0)
-    syn = np.zeros_like(v) if neuron is not None and neuron.i_decay is not None else None
-    out = np.zeros((steps,) + v.shape)
-    for t in range(steps):
-        cur = bias_term(layer, snn=True)
-        for src, chain in layer.inputs:
-            lag = chain_delay(chain) + (1 if src >= i else 0)     # a recurrent edge takes one step
-            if t < lag:
-                continue
-            pre = x[t - lag].astype(float) if src < 0 else traces[src][t - lag].astype(float)
-            cur = cur + apply_chain(chain, pre)
-        if neuron is None:
-            v = v + cur
-        else:
-            if syn is not None:
-                syn = neuron.i_decay * syn + cur
-                cur = syn
-            v = neuron.v_leak + neuron.v_decay * (v - neuron.v_leak) + cur
-        out[t] = v
+            out[f"v/{layer.name}"] = res.trace[i]
+            out[f"v_final/{layer.name}"] = res.trace[i][-1]
     return out
 
 

@@ -60,8 +60,9 @@ class SimParams:
 class SimResult:
     """logits: read-out membrane after T steps (B, classes); counts: total spikes per spiking layer
     (B, *shape) (None for the read-out); input_spikes: input spikes per sample (B,); sops: synaptic events
-    per layer (B,) (spikes times fan-out, counted at the receiving layer); trace: per-step spikes per layer
-    (T, b, *shape) for the first ``trace`` samples, if asked for."""
+    per layer (B,) (spikes times fan-out, counted at the receiving layer); trace: per layer, per step, the spikes
+    of a spiking layer (uint8) or the membrane after the step of a non-spiking one (T, b, *shape), for the first
+    ``trace`` samples, if asked for."""
     logits: np.ndarray
     counts: list
     input_spikes: np.ndarray
@@ -163,8 +164,8 @@ def simulate(net: Net, counts: np.ndarray | None, params: SimParams = SimParams(
                 else:
                     s = None
                 spikes.append(s)
-                if rec is not None and s is not None:
-                    rec[i].append(s[:trace].astype(np.uint8))
+                if rec is not None:   # spikes of a spiking layer, the membrane of a read-out
+                    rec[i].append(s[:trace].astype(np.uint8) if s is not None else v[i][:trace].copy())
         # a spiking output layer answers with its spike counts (the read-out of spiking exports)
         parts["logits"].append(total[-1] if net.layers[-1].spiking else v[-1])
         if x_steps is not None:
