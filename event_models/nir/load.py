@@ -8,7 +8,7 @@ import numpy as np
 from hippocam.errors import InputError
 
 from ..snn.net import Layer, Net
-from .nodes import READ_ERRORS, nir_module as _nir, op_from_node, text as _s, topological
+from .nodes import READ_ERRORS, nir_module as _nir, text as _s, topological, walk_chain
 
 
 def from_nir(graph, name: str = "imported", levels: int | None = None) -> Net:
@@ -38,20 +38,13 @@ def from_nir(graph, name: str = "imported", levels: int | None = None) -> Net:
     for target in order:
         inputs, bias = [], None
         for first in preds.get(target, []):
-            chain, cur = [], first
-            while not (cur == inp or cur in index):
-                node = nodes[cur]
-                op, b = op_from_node(node, cur, 1.0)
-                chain.append(op)
+            steps, cur = walk_chain(nodes, preds, first, lambda n: n == inp or n in index, 1.0)
+            for k, (name, _, b) in enumerate(steps):
                 if b is not None:
-                    if bias is not None or cur != first:
-                        raise InputError(f"node {cur}: a bias is supported only on the last node before a neuron")
+                    if bias is not None or k != 0:
+                        raise InputError(f"node {name}: a bias is supported only on the last node before a neuron")
                     bias = b
-                ps = preds.get(cur, [])
-                if len(ps) != 1:
-                    raise InputError(f"node {cur}: a weight node must have exactly one input, has {len(ps)}")
-                cur = ps[0]
-            inputs.append((-1 if cur == inp else index[cur], tuple(reversed(chain))))
+            inputs.append((-1 if cur == inp else index[cur], tuple(op for _, op, _ in reversed(steps))))
         node = nodes[target]
         shape = tuple(np.asarray(node.v_threshold if isinstance(node, nir.IF) else node.tau).shape)
         if bias is None:

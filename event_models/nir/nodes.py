@@ -78,6 +78,21 @@ def op_from_node(node, name, dt):
     return build(node, name, dt)
 
 
+def walk_chain(nodes, preds, first: str, stop, dt) -> tuple[list, str]:
+    """Follow the weight nodes from ``first`` (the node just before a neuron) back to the graph's input or a neuron
+    node (``stop(name)`` is true). Returns ([(node name, op, bias or None)] from the neuron's side, where it
+    stopped); both readers apply their own bias rules to the list."""
+    steps, cur = [], first
+    while not stop(cur):
+        op, bias = op_from_node(nodes[cur], cur, dt)
+        steps.append((cur, op, bias))
+        ps = preds.get(cur, [])
+        if len(ps) != 1:
+            raise InputError(f"node {cur}: a weight node must have exactly one input, has {len(ps)}")
+        cur = ps[0]
+    return steps, cur
+
+
 def _delay_steps(name, delay, dt) -> int:
     values = np.unique(np.asarray(delay, float))
     if values.size != 1:

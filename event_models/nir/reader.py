@@ -49,7 +49,7 @@ from hippocam.errors import InputError
 from ..snn.net import Layer, Net, Neuron
 from ..snn.ops import Delay, Scale
 from .load import from_nir
-from .nodes import FROM_NODE, READ_ERRORS, feedforward_order, find_cycle, nir_module as _nir, op_from_node, \
+from .nodes import FROM_NODE, READ_ERRORS, feedforward_order, find_cycle, nir_module as _nir, walk_chain, \
     text as _s
 
 TIME_UNITS = {"ms": 1.0, "s": 1000.0, "us": 1e-3}
@@ -146,21 +146,16 @@ def read(graph, dt_ms: float = 1.0, time_unit: str = "ms", integrator: str = "eu
             _check_if_jump(target, jump, dt_ms, time_unit)
         chains, bias = [], np.zeros(int(np.prod(shape)))
         for first in preds.get(target, []):
-            chain, cur, node_bias = [], first, None
-            while not (cur == inp or cur in neurons):
-                op, b = op_from_node(nodes[cur], cur, dt)
-                chain.append(op)
+            steps, cur = walk_chain(nodes, preds, first, lambda n: n == inp or n in neurons, dt)
+            node_bias = None
+            for k, (name, _, b) in enumerate(steps):
                 if b is not None:
                     if node_bias is not None:
-                        raise InputError(f"node {cur}: only one biased node per chain is supported")
-                    if any(not isinstance(o, Delay) for o in chain[:-1]):
-                        raise InputError(f"node {cur}: a bias must sit on the last weight node before {target}")
+                        raise InputError(f"node {name}: only one biased node per chain is supported")
+                    if any(not isinstance(op, Delay) for _, op, _ in steps[:k]):
+                        raise InputError(f"node {name}: a bias must sit on the last weight node before {target}")
                     node_bias = b
-                ps = preds.get(cur, [])
-                if len(ps) != 1:
-                    raise InputError(f"node {cur}: a weight node must have exactly one input, has {len(ps)}")
-                cur = ps[0]
-            chain = tuple(reversed(chain)) + (Scale(np.asarray(jump)),)
+            chain = tuple(op for _, op, _ in reversed(steps)) + (Scale(np.asarray(jump)),)
             recurrent = cur != inp and cur not in index          # itself, or a layer after it: a loop
             if recurrent:   # as in snnTorch's and Norse's recurrent cells: the spikes of the step before
                 chain = chain + (Delay(1),)
