@@ -388,3 +388,24 @@ def test_a_live_snntorch_export_imports_and_spikes_as_snntorch_does(tmp_path):
     hidden, out = _imported_counts(path, trains)
     np.testing.assert_array_equal(hidden, want_hidden)
     np.testing.assert_array_equal(out, want_out)
+
+
+def _biased_then_linear_graph():
+    """input -> Affine (with a bias) -> Linear -> IF: the bias is not on the last node before the neuron."""
+    import nir
+    w = np.eye(2, dtype=np.float32)
+    nodes = {"input": nir.Input(input_type=np.array([2])),
+             "aff": nir.Affine(weight=w, bias=np.ones(2, np.float32)),
+             "lin": nir.Linear(weight=w),
+             "if": nir.IF(r=np.ones(2), v_threshold=np.ones(2)),
+             "output": nir.Output(output_type=np.array([2]))}
+    edges = [("input", "aff"), ("aff", "lin"), ("lin", "if"), ("if", "output")]
+    return nir.NIRGraph(nodes=nodes, edges=edges)
+
+
+def test_a_bias_before_another_weight_node_is_refused_naming_it():
+    with pytest.raises(InputError, match="node aff: a bias must sit on the last weight node before if"):
+        reader.read(_biased_then_linear_graph(), dt_ms=1.0, time_unit="ms")
+    from hippocam.event_models.nir import load
+    with pytest.raises(InputError, match="node aff: a bias is supported only on the last node before a neuron"):
+        load.from_nir(_biased_then_linear_graph())
