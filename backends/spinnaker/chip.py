@@ -123,3 +123,46 @@ def out_of_range(chip: ChipGraph) -> list[str]:
         if len(s.weight_int) and (s.weight_int.max() > 0xFFFF or s.weight_int.min() < 0):
             problems.append(f"{s.name} ({s.receptor}): a weight does not fit 16 bits")
     return problems
+
+
+@dataclass(frozen=True)
+class CoreConstants:
+    """What a core holds for each cell of a population, as s16.15 bits (int64 arrays of the population's size, or
+    scalars): computed on the chip from the host's parameters (R = kdivk(tau_m, c_m), exp_TC =
+    expk(-kdivk(dt, tau_m))); ``shifts``: ring-buffer left shifts (excitatory, inhibitory)."""
+    v_rest: np.ndarray
+    v_thresh: np.ndarray
+    v_reset: np.ndarray
+    i_offset: np.ndarray
+    r: np.ndarray
+    exp_tc: np.ndarray
+    refrac_steps: np.ndarray
+    shifts: tuple[int, int]
+
+
+def constants(cells: ChipCells, timestep_ms: float) -> CoreConstants:
+    """SKELETON: the core's constants of ``cells``."""
+    dt, tau, cm = fixed.to_bits(timestep_ms), fixed.to_bits(cells.tau_m_ms), fixed.to_bits(cells.cm_nF)
+    return CoreConstants(fixed.to_bits(cells.v_rest_mV), fixed.to_bits(cells.v_thresh_mV),
+                         fixed.to_bits(cells.v_reset_mV), fixed.to_bits(cells.i_offset_nA), fixed.kdivk(tau, cm),
+                         fixed.expk(-fixed.kdivk(dt, tau)), np.int64(math.ceil(cells.tau_refrac_ms / timestep_ms)),
+                         cells.shifts)
+
+
+def lif_step(v, refrac, exc_ring, inh_ring, k: CoreConstants):
+    """One time step of IF_curr_delta cells on a core (the one definition the spinnaker-model runs): ``v`` bits,
+    ``refrac`` steps left, ``exc_ring`` / ``inh_ring`` the 16-bit ring-buffer sums arriving this step (any shapes
+    that broadcast with the constants, e.g. (samples, cells)). Returns (v, refrac, fired) as new arrays.
+    SKELETON: order and rounding to be settled against the C sources."""
+    exc = np.asarray(exc_ring, dtype=np.int64) << k.shifts[0]
+    inh = np.asarray(inh_ring, dtype=np.int64) << k.shifts[1]
+    active = refrac <= 0
+    i = exc - inh + k.i_offset
+    alpha = fixed.wrap(fixed.mul(i, k.r) + k.v_rest)
+    v_new = fixed.wrap(alpha - fixed.mul(k.exp_tc, fixed.wrap(alpha - v)))
+    v = np.where(active, v_new, v)
+    refrac = np.where(active, refrac, refrac - 1)
+    fired = active & (v >= k.v_thresh)
+    v = np.where(fired, k.v_reset, v)
+    refrac = np.where(fired, k.refrac_steps, refrac)
+    return v, refrac, fired
