@@ -41,8 +41,9 @@ class Backend(CamModel):
         self.graph = None
         super().build(spec, record)
 
-    def build_graph(self, graph) -> None:
-        self.graph = _graph.GraphModel(graph)
+    def build_graph(self, graph, plan=None) -> None:
+        """As ``interface.GraphBackend.build_graph``; ``plan``: the chip's values (default ``chip.plan(graph)``)."""
+        self.graph = _graph.GraphModel(graph, plan)
         self.timestep_ms, self.t_ms, self.closed, self.spec = graph.timestep_ms, 0.0, False, None
 
     def graph_timing(self, timestep_ms: float):

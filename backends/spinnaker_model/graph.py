@@ -116,9 +116,10 @@ class _Cores:
 class GraphModel:
     """A ``backends.graph.Graph`` on the model: build, spike times, runs, membranes (see the module)."""
 
-    def __init__(self, graph):
+    def __init__(self, graph, plan: chip.ChipGraph | None = None):
+        """``plan``: the chip's values for ``graph`` (default ``chip.plan(graph)``)."""
         dt = self.timestep_ms = graph.timestep_ms
-        self.plan = chip.plan(graph)
+        self.plan = chip.plan(graph) if plan is None else plan
         problems = chip.out_of_range(self.plan)
         if problems:
             raise BackendError("spinnaker-model: the graph does not fit a SpiNNaker core: " + "; ".join(problems[:3]))
