@@ -111,16 +111,25 @@ def test_a_converted_net_with_exact_weights_is_the_reference_snn_spike_for_spike
     np.testing.assert_array_equal(got.logits, ref.logits)
 
 
-def _slots(graph: Graph, plan, batch: bool, n_slots: int = 6, slot: int = 9):
-    """``n_slots`` slots of random source spikes (in each slot's first 5 steps) through ``graph``."""
+def _slots(graph: Graph, plan, batch: bool, n_slots: int = 6, slot: int = 9, reset=None):
+    """``n_slots`` slots of random source spikes (in each slot's first 5 steps) through ``graph``: the read-outs,
+    the spikes of a and b, the run's counters, how the slots ran."""
     rng = np.random.default_rng(5)
     steps = np.arange(n_slots * slot)
     trains = [np.sort(rng.choice(steps[steps % slot < 5], 8, replace=False)).astype(float) for _ in range(4)]
     with spinnaker_model.Backend() as b:
         b.build_graph(graph, plan)
         b.set_spike_times("src", trains)
-        out = b.run_slots(slot * 1.0, n_slots, {"a": 0.0, "b": 0.25}, "b", read_ms=7.0, batch=batch)
-        return out, [b.spikes(p) for p in ("a", "b")], b.graph.stats
+        out = b.run_slots(slot * 1.0, n_slots, {"a": 0.0, "b": 0.25} if reset is None else reset, "b",
+                          read_ms=7.0 if slot > 7 else 3.0, batch=batch)
+        return out, [b.spikes(p) for p in ("a", "b")], b.graph.stats, b.graph.slots_run
+
+
+def _same(one, other) -> None:
+    np.testing.assert_array_equal(one[0], other[0])
+    for mine, theirs in zip(one[1], other[1]):
+        for m, t in zip(mine, theirs):
+            np.testing.assert_array_equal(m, t)
 
 
 def _saturating() -> tuple[Graph, chip.ChipGraph]:
@@ -144,15 +153,22 @@ def _saturating() -> tuple[Graph, chip.ChipGraph]:
 
 def test_the_batch_gives_the_step_by_step_spikes_and_read_outs_with_delays_inhibition_and_saturation():
     graph, plan = _saturating()
-    fast, fast_spikes, fast_stats = _slots(graph, plan, batch=True)
-    slow, slow_spikes, slow_stats = _slots(graph, plan, batch=False)
-    assert fast_stats.saturations["b"] > 0 and fast_stats.saturations == slow_stats.saturations
-    assert sum(len(t) for t in fast_spikes[0]) > 3 and sum(len(t) for t in fast_spikes[1]) > 0
-    np.testing.assert_array_equal(fast, slow)
-    for mine, theirs in zip(fast_spikes, slow_spikes):
-        for m, t in zip(mine, theirs):
-            np.testing.assert_array_equal(m, t)
-    assert fast_stats.events_max == slow_stats.events_max and fast_stats.events_sum == slow_stats.events_sum
+    fast, slow = _slots(graph, plan, batch=True), _slots(graph, plan, batch=False)
+    assert fast[3] == {"batch": 6, "step by step": 0} and slow[3] == {"batch": 0, "step by step": 6}
+    assert fast[2].saturations["b"] > 0 and fast[2].saturations == slow[2].saturations
+    assert sum(len(t) for t in fast[1][0]) > 3 and sum(len(t) for t in fast[1][1]) > 0
+    _same(fast, slow)
+    assert fast[2].events_max == slow[2].events_max and fast[2].events_sum == slow[2].events_sum
+
+
+@pytest.mark.parametrize("why", ["a population is not reset", "a spike is in flight at a slot's end"])
+def test_slots_that_are_not_independent_run_step_by_step(why):
+    graph, plan = _saturating()
+    # src.b's delay of 3 steps carries a spike of step 4 past the end of a 6-step slot
+    kw = {"reset": {"b": 0.25}} if why == "a population is not reset" else {"slot": 6}
+    fast, slow = _slots(graph, plan, batch=True, **kw), _slots(graph, plan, batch=False, **kw)
+    assert fast[3] == slow[3] == {"batch": 0, "step by step": 6}
+    _same(fast, slow)
 
 
 def test_a_saturated_ring_buffer_entry_adds_what_one_weight_of_0xffff_adds():

@@ -95,6 +95,7 @@ class Backend(CamModel):
             if out is not None:
                 self.t_ms += n_slots * slot_ms
                 return out
+        g.slots_run["step by step"] += n_slots
         start, out = self.t_ms, []
         for s in range(n_slots):
             for t, name, v in events:

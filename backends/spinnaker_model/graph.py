@@ -138,6 +138,7 @@ class GraphModel:
         self.stats = Stats(self.plan.cells)
         self.cores = _Cores(self.plan, self.k, self.projections, 1, self.stats)
         self.step = 0
+        self.slots_run = {"batch": 0, "step by step": 0}       # how the slots of ``run_slots`` ran
         self.inputs = {name: {} for name in self.sources}     # name -> {step: source indices}
         self.spike_log = {name: [] for name in self.recorded}  # name -> [(steps, cells)]
 
@@ -263,6 +264,7 @@ class GraphModel:
         for name, v in reset_bits.items():
             self.cores.v[name][0] = v
         self.step = start + n_slots * slot_steps
+        self.slots_run["batch"] += n_slots
         return np.concatenate(out, axis=0)
 
 

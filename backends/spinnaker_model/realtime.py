@@ -67,7 +67,7 @@ def quantisation(model) -> dict:
 
 
 def report(model) -> dict:
-    return {"quantisation": quantisation(model), "realtime": load(model)}
+    return {"quantisation": quantisation(model), "realtime": load(model), "slots_run": dict(model.slots_run)}
 
 
 def summary(report_: dict, timestep_ms: float = 1.0) -> str:
