@@ -206,3 +206,28 @@ def test_synaptic_events_per_core_and_the_time_scale_factor_by_hand():
     assert load["time_scale_factor"] == 1
     assert realtime.time_scale_factor(12000, 1.0) == 3 and realtime.time_scale_factor(12000, 0.5) == 5
     assert realtime.time_scale_factor(5000, 1.0) == 1
+
+
+@pytest.mark.slow      # Brian2's import
+def test_a_graph_is_laid_out_on_the_model_exactly_as_on_brian2():
+    assert backends.get("spinnaker-model").graph_timing(1.0) == backends.get("brian2").graph_timing(1.0)
+
+
+@pytest.mark.slow
+def test_evaluate_on_the_model_reports_the_arithmetic_per_layer_and_the_load(tmp_path, monkeypatch, capsys):
+    import json
+    import math
+    from hippocam.experiments import cli
+    monkeypatch.setenv("HIPPOCAM_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "r.json"
+    assert cli.main(["event", "evaluate", "digits-cnn", "--backend", "spinnaker-model", "--timesteps", "8",
+                     "--samples", "10", "--json", str(out)]) == 0
+    assert "time_scale_factor" in capsys.readouterr().out
+    r = json.loads(out.read_text())
+    facts = r["spinnaker_model"]
+    assert set(facts["quantisation"]) == {f"L{i}" for i in range(6)}
+    for q in facts["quantisation"].values():
+        assert q["weight_step_mV"] == [2.0 ** (s - 15) / q["scale"] for s in q["shifts"]]
+    load = facts["realtime"]
+    assert load["steps"] == 10 * 16 and facts["slots_run"] == {"batch": 10, "step by step": 0}
+    assert load["time_scale_factor"] == math.ceil(load["max_events_per_core_step"] / 5000) > 1
