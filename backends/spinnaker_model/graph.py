@@ -59,8 +59,12 @@ class Stats:
         self.cores = {c.name: -(-c.size // CELLS_PER_CORE) for c in cells}
         self.events_max = {c.name: 0 for c in cells}       # busiest core in its busiest step
         self.events_sum = {c.name: 0 for c in cells}       # over steps and cores
-        self.busiest = np.zeros(0, np.int64)               # per step: the busiest core of the whole graph
+        self.busiest_parts: list[np.ndarray] = []         # per step: the busiest core of the whole graph
         self.steps = 0
+
+    @property
+    def busiest(self) -> np.ndarray:
+        return np.concatenate(self.busiest_parts + [np.zeros(0, np.int64)])
 
 
 class _Cores:
@@ -108,7 +112,7 @@ class _Cores:
                 st.events_max[name] = max(st.events_max[name], int(e.max()))
                 st.events_sum[name] += int(e.sum())
                 busiest = np.maximum(busiest, e.max(axis=1))
-        st.busiest = np.concatenate([st.busiest, busiest])
+        st.busiest_parts.append(busiest)
         st.steps += len(busiest)
         return fired
 
@@ -183,19 +187,19 @@ class GraphModel:
     def _log(self, fired: dict, steps_of_rows: np.ndarray, offset: int) -> None:
         for name in self.recorded:
             rows, cells = np.nonzero(fired[name])
-            if len(rows):
-                self.spike_log[name].append((steps_of_rows[rows] + offset, cells))
+            if len(rows):       # int32: a big net fires 1e8 times over a test set
+                self.spike_log[name].append(((steps_of_rows[rows] + offset).astype(np.int32), cells.astype(np.int32)))
 
     def spikes(self, population: str) -> list[np.ndarray]:
         size = self.sizes[population]
         log = self.spike_log.get(population, [])
         if not log:
             return [np.zeros(0) for _ in range(size)]
-        steps = np.concatenate([s for s, _ in log])
-        cells = np.concatenate([c for _, c in log])
-        order = np.lexsort((steps, cells))
-        times, cells = steps[order] * self.timestep_ms, cells[order]
-        return np.split(times.astype(float), np.searchsorted(cells, np.arange(1, size)))
+        key = np.concatenate([c for _, c in log]).astype(np.int64) << 32
+        key |= np.concatenate([s for s, _ in log])
+        key.sort()
+        times = (key & 0xFFFFFFFF) * self.timestep_ms
+        return np.split(times, np.searchsorted(key >> 32, np.arange(1, size)))
 
     # -- running -------------------------------------------------------------------------------------
     def run_until(self, end_step: int) -> None:
@@ -251,7 +255,7 @@ class GraphModel:
                 for name in self.recorded:
                     r, cells = np.nonzero(fired[name])
                     if len(r):
-                        logs[name].append((rows[r] + base + t, cells))
+                        logs[name].append(((rows[r] + base + t).astype(np.int32), cells.astype(np.int32)))
             if read_step >= slot_steps:
                 out.append(fixed.from_bits(cores.v[read]) / self.plan.cell(read).scale)
             if cores.in_flight():
