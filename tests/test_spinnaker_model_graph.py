@@ -10,7 +10,7 @@ from hippocam import backends
 from hippocam.backends import spinnaker_model
 from hippocam.backends.graph import DeltaCells, Graph, Sources, Synapses, probe
 from hippocam.backends.spinnaker import chip
-from hippocam.backends.spinnaker_model import graph as model_graph, realtime
+from hippocam.backends.spinnaker_model import realtime
 from hippocam.event_models import pynn as pynn_net
 from hippocam.event_models.snn import refsim
 from hippocam.event_models.snn.net import Layer, Net
@@ -59,16 +59,23 @@ def test_spikes_and_membranes_of_a_tiny_graph_by_hand():
         np.testing.assert_array_equal(b.membrane("b"), [0.0])
 
 
-def test_a_spike_time_off_the_grid_and_a_zero_delay_are_refused():
+def test_a_spike_time_off_the_grid_a_zero_delay_and_values_beyond_s16_15_are_refused():
     from hippocam.errors import BackendError
     with backends.get("spinnaker-model") as b:
         b.build_graph(_tiny())
         with pytest.raises(BackendError, match="off the 1 ms grid"):
             b.set_spike_times("src", [np.array([2.5])])
+        with pytest.raises(BackendError, match="outside what a core holds") as err:
+            b.set_membrane("a", -1e7)
+        assert "\n" not in str(err.value)
     g = _tiny()
     zero = Graph(1.0, g.populations, g.projections[:1] + (dataclasses.replace(g.projections[1], latency_ms=0.0),))
     with pytest.raises(BackendError, match="delay of 0 steps"):
         backends.get("spinnaker-model").build_graph(zero)
+    deep = Graph(1.0, (g.populations[0], dataclasses.replace(g.populations[1], v_init_mV=-1e7)) + g.populations[2:],
+                 g.projections)
+    with pytest.raises(BackendError, match="does not fit a SpiNNaker core"):
+        backends.get("spinnaker-model").build_graph(deep)
 
 
 def _net() -> Net:

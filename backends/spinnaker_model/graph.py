@@ -129,6 +129,8 @@ class GraphModel:
             raise BackendError("spinnaker-model: the graph does not fit a SpiNNaker core: " + "; ".join(problems[:3]))
         try:
             self.k = {c.name: chip.constants(c, dt) for c in self.plan.cells}
+            for c in self.plan.cells:
+                fixed.to_bits(c.v_init_mV)
         except ValueError as err:
             raise BackendError(f"spinnaker-model: a cell parameter does not fit s16.15 ({err})") from None
         self.sizes = {p.name: p.size for p in graph.populations}
