@@ -197,11 +197,15 @@ class GraphModel:
         log = self.spike_log.get(population, [])
         if not log:
             return [np.zeros(0) for _ in range(size)]
-        key = np.concatenate([c for _, c in log]).astype(np.int64) << 32
+        key = np.concatenate([c for _, c in log]).astype(np.int64)      # (cell, step) in one int64, in place:
+        key <<= 32                                                       # 8 bytes a spike beside the log
         key |= np.concatenate([s for s, _ in log])
         key.sort()
-        times = (key & 0xFFFFFFFF) * self.timestep_ms
-        return np.split(times, np.searchsorted(key >> 32, np.arange(1, size)))
+        bounds = np.searchsorted(key, np.arange(1, size, dtype=np.int64) << 32)
+        key &= 0xFFFFFFFF
+        times = key * self.timestep_ms
+        del key
+        return np.split(times, bounds)
 
     # -- running -------------------------------------------------------------------------------------
     def run_until(self, end_step: int) -> None:
