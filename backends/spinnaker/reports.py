@@ -131,7 +131,8 @@ def format_graph_map(report: dict, title: str = "graph") -> str:
     rows.append(("total", total_n, report["cores"], report["chips"], "", kib(report["sdram_bytes"]), ""))
     text = mapping_table(head, rows, report)
     if report.get("time_scale_factor") is not None:
-        text += f"\ntime_scale_factor {report['time_scale_factor']:g} (a board runs this many times slower than real time)"
+        text += (f"\ntime_scale_factor {report['time_scale_factor']:g} (a board runs this many times slower than "
+                 "real time)")
     return text + projection_table(report.get("projections", {}))
 
 
