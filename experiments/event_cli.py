@@ -336,7 +336,7 @@ def register(subparsers) -> None:
     e.add_argument("--input", default="spikes", help="spikes or current (analog first layer)")
     e.add_argument("--samples", default=None, help="evaluate on the first N test samples only")
     e.add_argument("--data-dir", default=None, help="data cache folder (default: $HIPPOCAM_CACHE or ~/.cache)")
-    streaming = list(dict.fromkeys(backends.streaming_names() + ["spinnaker"]))  # spinnaker: with a board
+    streaming = [n for n in backends.names() if n in backends.streaming_names() or n == "spinnaker"]  # + a board
     e.add_argument("--backend", default=None, choices=streaming,
                    help="run the network as a PyNN network on this backend (%(choices)s) instead of the "
                         "reference SNN alone, and compare the two (default samples: 200); spinnaker needs a "

@@ -84,6 +84,9 @@ class Backend(GraphPath, PyNNBackend):
         # virtual board chosen because nothing is configured refuses to run, so nobody reads its empty spikes
         # as the model's answer
         self.map_only_runs = virtual is True
+        # a board records a read-out's v (run_slots) and reports membranes; the class (and the registry) says False:
+        # without a board nothing streams
+        self.reads_membrane = not self.board.virtual
         if neurons_per_core is not None and not (isinstance(neurons_per_core, int) and 1 <= neurons_per_core <= 256):
             raise BackendError(f"spinnaker: neurons_per_core must be an integer in 1..256, got {neurons_per_core!r}")
         self.neurons_per_core = neurons_per_core

@@ -34,11 +34,6 @@ class GraphPath:
     delta_extra_latency_steps = 0
     min_delay_steps = 1
 
-    @property
-    def reads_membrane(self) -> bool:
-        """A board records the read-out's ``v``; a virtual board executes nothing."""
-        return not self.board.virtual
-
     def weighted_connector(self, pre: np.ndarray, post: np.ndarray, delay_ms: float, weights=None):
         """A FromListConnector on whole populations with (pre, post, weight, delay) rows, as one numpy array
         sorted by pre, then post: sPyNNaker 7.4.1 estimates the longest synaptic row by splitting the list where
@@ -163,7 +158,8 @@ class GraphPath:
         self._scale(read)
         if read not in self._record_v:
             if self._materialized:
-                raise BackendError(f"spinnaker: {read} must record v from the build on; run_slots it first")
+                raise BackendError(f"spinnaker: the v of {read} is recorded only if run_slots comes before the "
+                                   "first run or mapping() (sPyNNaker sets recording when it builds); build again")
             self._record_v.add(read)
         dt, start = self.timestep_ms, self.t_ms
         end = start + n_slots * slot_ms
