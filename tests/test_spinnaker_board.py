@@ -145,6 +145,37 @@ def test_virtual_board_runs_the_path_up_to_the_run_then_says_no_board(tmp_path):
     assert report["neurons"] == 28
 
 
+@pytest.mark.spinnaker
+@pytest.mark.slow
+def test_digits_cnn_streams_up_to_the_run_on_a_virtual_board(tmp_path):
+    """What ``event_models.pynn.simulate`` does on a board, on the virtual one: 3 samples' input and bias spikes
+    given up front, the windows' membranes, then run_slots maps the batch with L5's v recorded and stops in one
+    line."""
+    from hippocam.event_models import pynn as pynn_net
+    from hippocam.event_models import zoo
+    from hippocam.event_models.pynn.stream import stream_samples
+
+    net, _ = zoo.find_model("digits-cnn")
+    counts = np.random.default_rng(0).integers(0, net.levels + 1, (3, *net.input_shape))
+    params = pynn_net.RunParams(steps=4)
+    with sp.Backend(reports_dir=tmp_path) as backend:
+        graph, layout = pynn_net.to_graph(net, params, backend.graph_timing(1.0))
+        backend.build_graph(graph)
+        trains = stream_samples(backend, net, counts, params, graph, layout)
+        assert trains.shape == (4, 3, int(np.prod(net.input_shape)))
+        readout = f"L{len(net.layers) - 1}"
+        with pytest.raises(BackendError) as info:
+            backend.run_slots(layout.slot_steps * 1.0, 3, pynn_net.initial_membranes(net, params), readout,
+                              read_ms=layout.read_steps * 1.0)
+        assert str(info.value) == sp.NO_BOARD
+        assert backend.t_ms == 3 * layout.slot_steps  # the whole batch was mapped
+        report = backend.mapping()
+    # every input spike of the 3 slots reached sPyNNaker; only the read-out records v (its spikes are not recorded)
+    assert sum(len(t) for t in backend._source_trains["input"]) == int(trains.sum())
+    assert report["populations"][readout]["sdram_per_step_bytes"] > 0
+    assert set(backend._record_v) == {readout}
+
+
 class StandInBoard(GraphPath):
     """``GraphPath.run_slots`` on a stand-in board: the state after step k is k (graph mV), the recording holds
     it in chip units (scale 1/4) at row k + 1 (a sample holds the membrane before its step's update)."""
