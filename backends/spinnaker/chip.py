@@ -9,8 +9,10 @@ The facts are settled in docs/spinnaker_arithmetic.md. What ``plan`` chooses, an
   nA moves V by exactly w chip mV, and there is no leak while V is in [v_rest, v_rest + 0.5) chip mV (the band).
 * **Scale.** Each population is scaled by a power of two ``scale`` (chip mV per graph mV; exact in double): as
   large as the band allows (it must hold [min(0, v_reset, v_init), threshold)) and small enough that the largest
-  summed input of one step, as 16-bit integers at shift 0, stays below the ring buffer's 65535 (no saturation),
-  which also keeps I * R + v_rest far from the s16.15 limit.
+  summed input of one step times R stays within 3/4 of the s16.15 range (``ALPHA_LIMIT``: no wrap of alpha or of
+  alpha - V). Each receptor then gets the smallest shift whose 16-bit sums of that worst case stay at or below
+  the ring buffer's 65535 (it never saturates); sPyNNaker is given a ``max_expected_summed_weight`` from which
+  its own rule picks exactly that shift.
 * **Leak** (NIR graphs with a finite tau_m): tau_m and c_m are chosen so that the chip's truncated dt/tau_m, its
   expk and its truncated R give the graph's decay and a jump of one chip mV per chip nA as closely as the bits
   allow (``leak_error``).
@@ -34,6 +36,7 @@ BAND_MV = 0.5                   # the leak-free band above v_rest (chip mV): 2**
 RING_MAX = 0xFFFF               # a ring-buffer entry saturates here (synapses.c)
 READOUT_THRESHOLD_MV = 65535.0  # a chip threshold a non-spiking read-out never reaches (``safe_steps``)
 LIVE_LIMIT_MV = 16384.0         # every chip parameter stays this far inside s16.15, so alpha - V cannot wrap
+ALPHA_LIMIT = 49152.0           # the largest |I * R| (chip mV) a plan allows: 3/4 of s16.15, room for V - v_rest
 MIN_STEPS_PER_THRESHOLD = 256   # a spiking population whose weight step is coarser than threshold / 256 is refused
 
 
@@ -160,10 +163,10 @@ def _plan_cells(graph: Graph, p: DeltaCells, bound: tuple[float, float]) -> Chip
         r = int(fixed.kdivk(fixed.to_bits(tau), fixed.to_bits(cm))) / fixed.ONE
         values = [abs(v) for v in (p.v_rest_mV, p.v_reset_mV, p.v_init_mV) + ((p.v_thresh_mV,) if spiking else ())]
         limits = [LIVE_LIMIT_MV / max(values)] if max(values) > 0 else []
-        limits += [2 * LIVE_LIMIT_MV / (big * r)] if big > 0 else []
+        limits += [ALPHA_LIMIT / (big * r)] if big > 0 else []
     else:
         tau, cm, r = NO_LEAK_TAU_MS, NO_LEAK_CM_NF, NO_LEAK_TAU_MS / NO_LEAK_CM_NF
-        limits = [(RING_MAX / fixed.ONE) / big] if big > 0 else []
+        limits = [ALPHA_LIMIT / (big * r)] if big > 0 else []
         if spiking:
             width = p.v_thresh_mV - min(0.0, p.v_reset_mV, p.v_init_mV)
             if width <= 0:
@@ -171,12 +174,12 @@ def _plan_cells(graph: Graph, p: DeltaCells, bound: tuple[float, float]) -> Chip
                                  f"{p.v_reset_mV:g} mV and start {p.v_init_mV:g} mV")
             limits.append(BAND_MV / width)
     scale = _pow2_floor(min(limits)) if limits else 1.0
-    for _ in range(64):
-        chip = tuple(b * scale for b in bound)
-        shifts = tuple(_shift_for(c) for c in chip) if leaky else (0, 0)
-        if max(_int_sums(graph, p.name, p.size, scale, shifts)) <= RING_MAX:
-            break
-        scale /= 2                                           # rounding up of many small weights overfilled a buffer
+    chip = tuple(b * scale for b in bound)
+    shifts = [_shift_for(c) for c in chip]
+    for r, total in enumerate(_int_sums(graph, p.name, p.size, scale, tuple(shifts))):
+        if total > RING_MAX:                                 # many small weights rounded up overfill a buffer
+            shifts[r] += 1
+    shifts = tuple(shifts)
     if leaky:
         v_rest, thresh = p.v_rest_mV * scale, p.v_thresh_mV * scale if spiking else READOUT_THRESHOLD_MV
     elif spiking:
@@ -192,7 +195,7 @@ def _plan_cells(graph: Graph, p: DeltaCells, bound: tuple[float, float]) -> Chip
 def _shift_for(summed: float) -> int:
     """The smallest left shift whose 16-bit integers hold ``summed`` (chip nA) below the ring buffer's limit."""
     shift = 0
-    while summed * 2.0 ** (fixed.FRAC_BITS - shift) > 0.75 * RING_MAX:
+    while summed * 2.0 ** (fixed.FRAC_BITS - shift) > RING_MAX:
         shift += 1
     return shift
 
@@ -343,18 +346,35 @@ def safe_steps(cells: ChipCells) -> int:
 
 
 def describe(chip: ChipGraph) -> list[dict]:
-    """Per population what the plan chose, in graph mV where it says so: scale, tau_m, the shifts, the weight
-    step, the largest summed input, the leak-free band, V's resolution, lost weights, the read-out's safe steps."""
-    lost: dict[str, int] = {}
+    """Per population what the plan chose and what the 16-bit weights cost, in graph mV where it says mV: scale,
+    tau_m, c_m, the shifts, the weight step, the largest summed input, the leak-free band, V's resolution, how
+    many weights round to 0, the largest and mean relative error of a weight, the largest total weight error one
+    cell can get in one step (every source spiking) as a fraction of its threshold (None for a read-out), and the
+    read-out's safe steps."""
+    err: dict[str, dict] = {}
     for s in chip.synapses:
-        lost[s.post_pop] = lost.get(s.post_pop, 0) + int(np.sum((s.weight_int == 0) & (s.weight_nA > 0)))
+        c = chip.cell(s.post_pop)
+        shift = c.shifts[0 if s.receptor == "excitatory" else 1]
+        q = s.weight_int * 2.0 ** (shift - fixed.FRAC_BITS)
+        e = np.abs(q - s.weight_nA)
+        d = err.setdefault(s.post_pop, {"lost": 0, "max": 0.0, "sum": 0.0, "n": 0, "cell": np.zeros(c.size)})
+        d["lost"] += int(np.sum((s.weight_int == 0) & (s.weight_nA > 0)))
+        rel = e / s.weight_nA
+        d["max"] = max(d["max"], float(rel.max(initial=0.0)))
+        d["sum"] += float(rel.sum())
+        d["n"] += len(rel)
+        d["cell"] += np.bincount(s.post, weights=e, minlength=c.size)
     rows = []
     for c in chip.cells:
+        d = err.get(c.name, {"lost": 0, "max": 0.0, "sum": 0.0, "n": 0, "cell": np.zeros(1)})
         band = None if c.leaky else (c.v_rest_mV / c.scale, (c.v_rest_mV + BAND_MV) / c.scale)
+        spiking = c.v_thresh_mV < READOUT_THRESHOLD_MV
         rows.append({"population": c.name, "scale": c.scale, "tau_m_ms": c.tau_m_ms, "cm_nF": c.cm_nF,
                      "shifts": c.shifts,
                      "weight_step_mV": tuple(2.0 ** (s - fixed.FRAC_BITS) / c.scale for s in c.shifts),
                      "max_summed_mV": tuple(b / c.scale for b in c.bound_nA), "band_mV": band,
-                     "v_step_mV": 1.0 / fixed.ONE / c.scale, "lost_weights": lost.get(c.name, 0),
+                     "v_step_mV": 1.0 / fixed.ONE / c.scale, "lost_weights": d["lost"],
+                     "weight_error_max": d["max"], "weight_error_mean": d["sum"] / max(1, d["n"]),
+                     "sum_error_of_threshold": float(d["cell"].max()) / c.v_thresh_mV if spiking else None,
                      "safe_steps": safe_steps(c)})
     return rows
