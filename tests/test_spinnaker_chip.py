@@ -211,3 +211,45 @@ def test_every_shipped_model_plans_inside_s1615():
         for c in plan.cells:
             assert all(chip.ring_buffer_shift(m) == s for m, s in zip(c.max_summed_nA, c.shifts)), (name, c.name)
             assert chip.safe_steps(c) > 4096 + 64, (name, c.name)
+
+
+@pytest.mark.slow
+def test_digits_cnn_under_the_chips_arithmetic_predicts_like_refsim():
+    """Every layer of digits-cnn through lif_step with the plan's 16-bit weights, in refsim's time (each hop of
+    the graph's latencies aligned, as convert lays them out), against refsim on 50 test samples."""
+    import scipy.sparse as sparse
+
+    from hippocam.backends.graph import Timing
+    from hippocam.event_models import zoo
+    from hippocam.event_models.data import datasets, encodings
+    from hippocam.event_models.pynn import convert
+    from hippocam.event_models.snn import refsim
+
+    net = zoo.value_reset_weights("digits-cnn")[0]
+    params = convert.tuned_params(net, convert.RunParams(steps=8))
+    graph, _ = convert.to_graph(net, params, Timing(hop_ms=1.0))
+    plan = chip.plan(graph)
+    x, _ = datasets.load_split(net.dataset, "test", limit=50)
+    ref = refsim.simulate(net, x, refsim.SimParams(steps=8, reset="value", v_init=params.v_init,
+                                                   v_reset=params.v_reset)).predictions
+    inputs = encodings.spread(x, 8, net.levels).reshape(8, len(x), -1).astype(float)
+    layers = [c.name for c in plan.cells]
+    v = [np.broadcast_to(fixed.to_bits(c.v_init_mV), (len(x), c.size)).copy() for c in plan.cells]
+    refrac = [np.zeros_like(m) for m in v]
+    spikes: dict[str, list] = {name: [] for name in layers}
+    for t in range(8):
+        for i, name in enumerate(layers):
+            rings = {"excitatory": 0, "inhibitory": 0}
+            for s in (s for s in plan.synapses if s.post_pop == name):
+                lag = int(s.name.split(".delay")[1]) if ".delay" in s.name else 0
+                if t < lag:
+                    continue
+                pre = {"input": lambda: inputs[t - lag], "bias": lambda: np.ones((len(x), 1))}.get(
+                    s.pre_pop, lambda: spikes[s.pre_pop][t - lag])()
+                rows = np.zeros(len(s.pre), int) if s.pre_pop == "bias" else s.pre
+                w = sparse.csr_matrix((s.weight_int.astype(float), (rows, s.post)), shape=(pre.shape[1], v[i].shape[1]))
+                rings[s.receptor] = rings[s.receptor] + np.rint(np.asarray(pre @ w)).astype(np.int64)
+            v[i], refrac[i], fired = chip.lif_step(v[i], refrac[i], rings["excitatory"], rings["inhibitory"],
+                                                   chip.constants(plan.cell(name), 1.0))
+            spikes[name].append(fired.astype(float))
+    assert np.mean(np.argmax(v[-1], axis=1) == ref) >= 0.98
