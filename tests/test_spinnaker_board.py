@@ -99,7 +99,7 @@ def test_cells_weights_and_shifts_are_the_plans(tmp_path):
     ro = next(s for s in plan.synapses if s.name == "ro")
     out = plan.cell("out")
     assert np.all(ro.weight_int == round(0.5 * out.scale * 2 ** (15 - out.shifts[0])))
-    assert out.max_summed_nA[0] == pytest.approx(4.5 * out.scale)
+    assert out.bound_nA[0] == pytest.approx(4.5 * out.scale)   # the worst case; max_summed_nA only picks the shift
     assert report["projections"]["ro.exc"] == {"pre": "cells", "post": "out", "synapses": 25, "delay_steps": 2,
                                                "connector": sp.graphs.CONNECTOR_WHY}
 
