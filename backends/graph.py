@@ -30,11 +30,21 @@ class Sources:
 #: per step: a membrane 3e-7 above threshold after a few steps' wait no longer fired.
 NO_LEAK_TAU_MS = 1e30
 
+#: what a spike does to a cell's membrane: "value" sets it to v_reset_mV (PyNN's rule, NIR's); "subtract" lowers it
+#: by v_thresh_mV - v_reset_mV, keeping what lay above threshold (reset by subtraction, the rule of snnTorch's
+#: default and Sinabs'). A backend whose cells only reset to a value refuses "subtract" (BackendError).
+RESETS = ("value", "subtract")
+
+
+def _check_reset(cells) -> None:
+    if cells.reset not in RESETS:
+        raise InputError(f"{cells.name}: unknown reset {cells.reset!r}; use one of {', '.join(RESETS)}")
+
 
 @dataclass(frozen=True)
 class DeltaCells:
     """``size`` IF_curr_delta cells. ``v_thresh_mV`` may be very large for a non-spiking read-out; ``v_init_mV``
-    is the membrane at the start (and after ``Backend.set_membrane``)."""
+    is the membrane at the start (and after ``Backend.set_membrane``); ``reset``: one of ``RESETS``."""
     name: str
     size: int
     v_thresh_mV: float
@@ -44,6 +54,10 @@ class DeltaCells:
     tau_m_ms: float = NO_LEAK_TAU_MS
     cm_nF: float = 1.0
     record_spikes: bool = True
+    reset: str = "value"
+
+    def __post_init__(self):
+        _check_reset(self)
 
 
 #: a spike reaches the membrane of a current-based cell one step after it would reach a delta cell's: it jumps the
@@ -59,7 +73,8 @@ class CubaCells:
         v[t] = v_rest + exp(-dt/tau_m) (v[t-1] - v_rest) + i[t];  v >= v_thresh: spike, v = v_reset
 
     as seen one step late (``CUBA_EXTRA_STEPS``): a backend converts each weight (mV per step of i, as above)
-    into the current jump (nA) that gives it, ``cuba_jump_nA``. ``tau_syn_ms`` must differ from ``tau_m_ms``."""
+    into the current jump (nA) that gives it, ``cuba_jump_nA``. ``tau_syn_ms`` must differ from ``tau_m_ms``.
+    ``reset``: one of ``RESETS`` (the current is never reset by a spike)."""
     name: str
     size: int
     v_thresh_mV: float
@@ -70,6 +85,10 @@ class CubaCells:
     tau_m_ms: float = NO_LEAK_TAU_MS
     cm_nF: float = 1.0
     record_spikes: bool = True
+    reset: str = "value"
+
+    def __post_init__(self):
+        _check_reset(self)
 
 
 def cuba_jump_nA(cells: CubaCells, timestep_ms: float) -> float:

@@ -234,9 +234,19 @@ class PyNNBackend:
     def delta_cell_type(self, cells):
         """The simulator's IF_curr_delta for a ``backends.graph.DeltaCells``: no refractory time, no offset
         current; within a step it must decay, add the arriving spikes, then fire when v >= v_thresh and reset."""
+        self.check_reset(cells)
         return self.sim.IF_curr_delta(tau_m=cells.tau_m_ms, cm=cells.cm_nF, v_rest=cells.v_rest_mV,
                                       v_reset=cells.v_reset_mV,
                                       v_thresh=cells.v_thresh_mV, tau_refrac=0.0, i_offset=0.0)
+
+    #: the ``backends.graph.RESETS`` this backend's graph cells can do (PyNN's cells reset to a value)
+    graph_resets: tuple[str, ...] = ("value",)
+
+    def check_reset(self, cells) -> None:
+        """BackendError unless this backend's cells can reset as ``cells.reset`` asks."""
+        if cells.reset not in self.graph_resets:
+            raise BackendError(f"{self.name}: population {cells.name} resets by {cells.reset}, which {self.name}'s "
+                               "cells cannot (they reset to a value); run it on brian2 or in refsim")
 
     def after_graph_setup(self) -> None:
         """Adjust the simulator for a graph build (after ``after_setup``)."""
@@ -315,6 +325,7 @@ class PyNNBackend:
         """The simulator's IF_curr_exp for a ``backends.graph.CubaCells``, integrated exactly, no refractory time:
         within a step V moves with the current it starts with, then the current decays and takes the arriving
         spikes, then v >= v_thresh fires and resets (both time constants the cells')."""
+        self.check_reset(cells)
         return self.sim.IF_curr_exp(tau_m=cells.tau_m_ms, cm=cells.cm_nF, v_rest=cells.v_rest_mV,
                                     v_reset=cells.v_reset_mV, v_thresh=cells.v_thresh_mV, tau_refrac=0.0,
                                     tau_syn_E=cells.tau_syn_ms, tau_syn_I=cells.tau_syn_ms, i_offset=0.0)
