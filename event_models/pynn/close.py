@@ -116,7 +116,7 @@ def closing_mV(d: Dynamics, drv: Drive, window_steps: int, after_steps: int, lea
                              "it; run this graph in refsim")
         if e_k > 0:
             bound = min(bound, (d.theta_cell - worst) / e_k)
-    if bound > 0:
+    if bound > 0 or (bound == 0 and d.reset == "value"):   # theta' bounds a reset-to-value cell only from above
         return 0.0
     pulse = bound - MARGIN * (abs(bound) + max(1.0, abs(d.theta)))
     _check_pulse(d, drv, v, i, after_steps, pulse)

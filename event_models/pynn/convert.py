@@ -157,9 +157,9 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
         dynamics = _dynamics(layer, cells)
         if i in opens:
             hold[i] = close.holding_mV(dynamics, opens[i] + 1)
-        if i in closes:
+        if i in closes:      # until the slot's reset, which comes as late as the backend reads (it runs ahead)
             pulse[i] = close.closing_mV(dynamics, close.drive(matrices, per_cell, size), params.steps,
-                                        slot - closes[i], leaks_before=i not in opens)
+                                        slot - closes[i] + timing.read_lag_steps, leaks_before=i not in opens)
         if pulse.get(i):
             j = 2 * closed.index(i)
             projs.append(Synapses(f"L{i}.close", "close", f"L{i}", np.full(size, j), np.arange(size),
