@@ -115,3 +115,18 @@ def test_no_closing_or_holding_value_of_any_test_graph_exceeds_what_a_core_holds
             assert all(v <= close.MAX_CLOSE_MV for v in values), (name, max(values))
             seen += len(values)
     assert seen > 20
+
+
+def test_the_event_memory_blocks_are_what_can_still_reach_the_cells_worked_by_hand():
+    """The race: a loser holds less than its threshold when blocked and the ramp adds at most 20 x 0.5 mV more, so
+    the block must take 10 mV; the latch (threshold 1): its own re-excitations of 2 mV still in flight, one per
+    step of a hop (3 steps): 6 mV. A leak towards 0 below threshold asks no more."""
+    from hippocam.backends.graph import DeltaCells
+    from hippocam.experiments.event_memory_net import Ramp, blocks_mV
+    readout = DeltaCells("L3", 4, v_thresh_mV=10.0)
+    race, latch = blocks_mV(readout, DeltaCells("decision", 4, v_thresh_mV=1.0), Ramp(10.0, 0.5, 20), 3, 200, 1.0)
+    assert -10 * (1 + 1e-5) - 1e-4 < race < -10.0
+    assert -6 * (1 + 1e-5) - 1e-5 < latch < -6.0
+    leaky, _ = blocks_mV(DeltaCells("L3", 4, v_thresh_mV=10.0, tau_m_ms=20.0), DeltaCells("decision", 4, 1.0),
+                         Ramp(10.0, 0.5, 20), 3, 200, 1.0)
+    assert race <= leaky < 0
