@@ -45,6 +45,8 @@ class Backend(PyNNBackend):
     delta_to_input_lag_steps = 1
 
     graph_resets = ("value", "subtract")     # a NeuronGroup's reset is any statement
+    # a pathway scheduled after the threshold delivers a zero-delay spike in its own step (``after_graph_build``)
+    same_step_current_hop = True
 
     def delta_cell_type(self, cells):
         celltype = super().delta_cell_type(cells)
@@ -70,6 +72,15 @@ class Backend(PyNNBackend):
                 group.resetter["spike"].when, group.resetter["spike"].order = "after_synapses", 1
             else:
                 group.when, group.order = "after_synapses", 0
+        # a current-based layer's own recurrent synapses (latency 0): after the threshold (order 0) and the reset (1)
+        # they push the step's spikes and deliver them at once, so the currents jump in the spike's step, as an
+        # input arriving in that step's synapses would; the membrane feels it in the next step, as in refsim
+        for name in self._same_step:
+            for receptor in ("exc", "inh"):
+                proj = self.projections.get(f"{name}.{receptor}")
+                if proj is not None:
+                    pathway = proj._brian2_synapses[0][0].pre
+                    pathway.when, pathway.order = "after_synapses", 2
 
     reads_membrane = True
     # pyNN.brian2 cannot give spike times to a one-source SpikeSourceArray (its list of one Sequence becomes a

@@ -5,7 +5,8 @@ This is what the converted event networks (``event_models.pynn``) hand to a back
 the membrane by its weight in mV at once), which every backend has; with ``tau_m_ms`` = ``NO_LEAK_TAU_MS`` it is a
 perfect integrator. Weights are signed (mV): a backend splits them into excitatory and inhibitory synapses as its
 simulator wants. Latencies are hop latencies (spike to effect on the target), a whole number of steps, at least
-``Backend.min_latency_ms`` of the backend.
+``Backend.min_latency_ms`` of the backend; 0 only for a current-based population's own recurrent synapses, on a
+backend whose ``Timing.same_step_current_hop`` says it can deliver them in the step of the spike.
 """
 from __future__ import annotations
 
@@ -131,12 +132,16 @@ class Timing:
     (ms); how many steps late ``membrane`` reads (``Backend.membrane_read_lag_steps``); whether a reset between
     runs also zeroes synaptic currents (else a current-based cell's must die away before the next sample); the
     first step of a slot that may hold input (``Backend.graph_lead_steps``: NEST needs input later than its
-    min_delay); the fewest sources a ``Sources`` population may have (``Backend.min_sources``)."""
+    min_delay); the fewest sources a ``Sources`` population may have (``Backend.min_sources``); whether a spike
+    can jump the currents of its own current-based population in the step it fires, after the threshold (a
+    latency of 0, ``Backend.same_step_current_hop``): what a layer's own recurrent weights onto a synaptic current
+    need to act in the next step, as in refsim."""
     hop_ms: float
     read_lag_steps: int = 0
     resets_currents: bool = True
     lead_steps: int = LEAD_STEPS
     min_sources: int = 1
+    same_step_current_hop: bool = False
 
     def __post_init__(self):
         if self.lead_steps < 0 or self.min_sources < 1:

@@ -258,7 +258,12 @@ class PyNNBackend:
         """The ``backends.graph.Timing`` of this backend at ``timestep_ms``."""
         from .graph import Timing
         return Timing(self.min_latency_ms(timestep_ms), self.membrane_read_lag_steps, self.resets_currents,
-                      self.graph_lead_steps, self.min_sources)
+                      self.graph_lead_steps, self.min_sources, self.same_step_current_hop)
+
+    #: whether a latency-0 projection from a current-based population onto itself can jump the currents in the
+    #: step of the spike, after the threshold (``graph.Timing.same_step_current_hop``); ``after_graph_build`` then
+    #: schedules it (the names are in ``self._same_step``)
+    same_step_current_hop = False
 
     def min_latency_ms(self, timestep_ms: float) -> float:
         """Shortest hop latency (ms) between IF_curr_delta cells at ``timestep_ms``."""
@@ -302,9 +307,14 @@ class PyNNBackend:
             else:   # no spikes yet (``set_spike_times``): pyNN's default, one empty Sequence for all
                 pop = sim.Population(p.size, sim.SpikeSourceArray(), label=p.name)
             self.populations[p.name] = pop
+        self._same_step = []
         for syn in graph.projections:
             steps = round(syn.latency_ms / dt) - self.delta_extra_latency_steps
-            if steps < self.min_delay_steps:
+            if syn.latency_ms == 0 and self.same_step_current_hop and syn.pre_pop == syn.post_pop and \
+                    syn.post_pop in self._current_based:
+                steps = 0
+                self._same_step.append(syn.name)
+            elif steps < self.min_delay_steps:
                 raise BackendError(f"{self.name}: projection {syn.name} asks for a latency of {syn.latency_ms:g} ms; "
                                    f"the shortest here is {self.min_latency_ms(dt):g} ms")
             scale = jump.get(syn.post_pop, 1.0)

@@ -94,7 +94,7 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
     dt = params.timestep_ms
     hop = max(1, int(round(timing.hop_ms / dt)))
     lead = timing.lead_steps
-    _check_recurrence(net)
+    _check_recurrence(net, timing)
     offset: list[int] = []
     arrive: list[int] = []
     for i, layer in enumerate(net.layers):     # a layer's own recurrent weights (src == i) wait for nothing
@@ -194,21 +194,21 @@ def _self_driven(layer) -> bool:
     return n.v_leak > layer.threshold if n.strict else n.v_leak >= layer.threshold
 
 
-def _check_recurrence(net: Net) -> None:
-    """Recurrent weights a backend can build in refsim's time: a layer's own, onto delta cells. A spike of step t
-    acts in step t + 1 (one hop); round a loop through other layers refsim takes one step, a backend a hop per
-    layer, and a current-based cell feels a current one step late (``CUBA_EXTRA_STEPS``), so its own spikes would
-    need a hop of no time."""
+def _check_recurrence(net: Net, timing: Timing) -> None:
+    """Recurrent weights a backend can build in refsim's time: a layer's own. A spike of step t acts in step t + 1
+    (one hop); round a loop through other layers refsim takes one step, a backend a hop per layer. A current-based
+    cell feels a current one step late (``CUBA_EXTRA_STEPS``), so its own spikes need a hop of no time: a backend
+    with ``Timing.same_step_current_hop`` (Brian2) jumps the currents in the spike's step."""
     for i, layer in enumerate(net.layers):
         for src, _ in layer.inputs:
             if src > i:
                 raise InputError(f"layers {layer.name} and {net.layers[src].name} form a loop: refsim goes round it in "
                                  "one step, a backend takes a step per hop; only a layer's own recurrent weights "
                                  "run on a backend (run this graph in refsim)")
-            if src == i and _current_based(layer):
+            if src == i and _current_based(layer) and not timing.same_step_current_hop:
                 raise InputError(f"layer {layer.name}: recurrent weights onto a layer with a synaptic current "
-                                 "(CubaLIF) cannot keep refsim's timing on a backend, whose current moves the "
-                                 "membrane one step late; run this graph in refsim")
+                                 "(CubaLIF) cannot keep refsim's timing on this backend, whose current moves the "
+                                 "membrane one step late; run this graph on brian2 or in refsim")
 
 
 def _cells(layer, name: str, size: int, params: RunParams):
