@@ -245,8 +245,9 @@ class PyNNBackend:
     def check_reset(self, cells) -> None:
         """BackendError unless this backend's cells can reset as ``cells.reset`` asks."""
         if cells.reset not in self.graph_resets:
-            raise BackendError(f"{self.name}: population {cells.name} resets by {cells.reset}, which {self.name}'s "
-                               "cells cannot (they reset to a value); run it on brian2 or in refsim")
+            rule = "subtraction" if cells.reset == "subtract" else repr(cells.reset)
+            raise BackendError(f"{self.name}: population {cells.name} resets by {rule}, which {self.name}'s cells "
+                               "cannot (they reset to a value); run it on brian2 or in refsim")
 
     def after_graph_setup(self) -> None:
         """Adjust the simulator for a graph build (after ``after_setup``)."""
