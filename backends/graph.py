@@ -135,13 +135,15 @@ class Timing:
     min_delay); the fewest sources a ``Sources`` population may have (``Backend.min_sources``); whether a spike
     can jump the currents of its own current-based population in the step it fires, after the threshold (a
     latency of 0, ``Backend.same_step_current_hop``): what a layer's own recurrent weights onto a synaptic current
-    need to act in the next step, as in refsim."""
+    need to act in the next step, as in refsim; the ``RESETS`` its cells can do (``Backend.graph_resets``; by
+    default all, and the backend's build refuses what it cannot)."""
     hop_ms: float
     read_lag_steps: int = 0
     resets_currents: bool = True
     lead_steps: int = LEAD_STEPS
     min_sources: int = 1
     same_step_current_hop: bool = False
+    resets: tuple[str, ...] = RESETS
 
     def __post_init__(self):
         if self.lead_steps < 0 or self.min_sources < 1:

@@ -259,7 +259,7 @@ class PyNNBackend:
         """The ``backends.graph.Timing`` of this backend at ``timestep_ms``."""
         from .graph import Timing
         return Timing(self.min_latency_ms(timestep_ms), self.membrane_read_lag_steps, self.resets_currents,
-                      self.graph_lead_steps, self.min_sources, self.same_step_current_hop)
+                      self.graph_lead_steps, self.min_sources, self.same_step_current_hop, self.graph_resets)
 
     #: whether a latency-0 projection from a current-based population onto itself can jump the currents in the
     #: step of the spike, after the threshold (``graph.Timing.same_step_current_hop``); ``after_graph_build`` then

@@ -91,7 +91,7 @@ def test_nest_refuses_reset_by_subtraction_in_one_line_before_writing(tmp_path, 
     assert run(graph, "--input", tmp_path / "x.npy", "--dt-ms", 0.1, "--time-unit", "s", "--reset", "subtract",
                "--backend", "nest", "--out", tmp_path / "n.npz") == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "resets by subtract" in err and "brian2 or in refsim" in err
+    assert len(err.splitlines()) == 1 and "layer 1: it resets by subtraction" in err and "brian2 or in refsim" in err
     assert not (tmp_path / "n.npz").exists()
 
 

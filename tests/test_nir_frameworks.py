@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hippocam.errors import BackendError
+from hippocam.errors import InputError
 from hippocam.experiments import nir_cli
 
 nir = pytest.importorskip("nir")
@@ -113,10 +113,11 @@ def test_brian2_reproduces_a_subtracting_frameworks_spikes_step_for_step(name):
 
 @pytest.mark.nest
 @pytest.mark.parametrize("name", SUBTRACT)
-def test_nest_refuses_reset_by_subtraction_in_one_line_saying_what_to_do(name):
+def test_nest_refuses_reset_by_subtraction_in_one_line_naming_the_node_and_what_to_do(name):
     f, _ = fixture(name)
-    with pytest.raises(BackendError, match=r"^nest: population L\d+ resets by subtract.*run it on brian2 or in "
-                                           r"refsim$"):
+    first = next(k for k in sorted(f.files) if k.startswith("spikes/")).split("/")[1]
+    with pytest.raises(InputError, match=rf"^layer {first}: it resets by subtraction.*run the graph on brian2 or in "
+                                         r"refsim$"):
         nir_cli.run_backend(read(name), f["input"], "nest", float(f["dt_ms"]))
 
 

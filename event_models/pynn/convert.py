@@ -142,6 +142,9 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
     for i, layer in enumerate(net.layers):
         size = int(np.prod(layer.shape))
         cells = _cells(layer, f"L{i}", size, params)
+        if cells.reset not in timing.resets:     # before a backend is built: named as in the graph
+            raise InputError(f"layer {layer.name}: it resets by subtraction, which this backend's cells cannot (they "
+                             "reset to a value); run the graph on brian2 or in refsim")
         pops.append(cells)
         matrices = layer_matrices(net, i)
         for (src, lag), m in matrices.items():
