@@ -53,3 +53,23 @@ def test_nest_refuses_cells_that_subtract_in_one_line_naming_the_population_and_
         run_one_cell("nest", one_cell_graph("subtract"))
     msg = str(err.value)
     assert "\n" not in msg and "population cell" in msg and "brian2" in msg and "refsim" in msg
+
+
+@pytest.mark.slow
+def test_on_brian2_a_subtracting_cubalif_layer_matches_refsim_spike_for_spike():
+    """``CubaCells.reset``: the membrane subtracts while the current goes on, as in refsim."""
+    from hippocam.event_models import pynn as pynn_net
+    from hippocam.event_models.nir import reader
+    from hippocam.event_models.snn import refsim
+    from test_nir_import import cuba_graph
+    rng = np.random.default_rng(3)
+    w1, b1, w2 = rng.normal(0.6, 0.8, (6, 5)), rng.normal(0.05, 0.05, 6), rng.normal(0.4, 0.5, (3, 6))
+    counts = np.random.default_rng(8).integers(0, 5, (6, 5))
+    ref = {}
+    for reset in ("value", "subtract"):
+        net = reader.read(cuba_graph(w1, b1, w2), dt_ms=1.0, time_unit="s", levels=4, reset=reset)
+        ref[reset] = refsim.simulate(net, counts, refsim.SimParams(steps=12))
+    assert not np.array_equal(ref["value"].counts[0], ref["subtract"].counts[0])     # the rule matters here
+    got = pynn_net.simulate(net, counts, "brian2", pynn_net.RunParams(steps=12))
+    np.testing.assert_array_equal(got.counts[0], ref["subtract"].counts[0])
+    np.testing.assert_allclose(got.logits, ref["subtract"].logits, rtol=1e-6, atol=1e-6)
