@@ -253,3 +253,22 @@ def test_digits_cnn_under_the_chips_arithmetic_predicts_like_refsim():
                                                    chip.constants(plan.cell(name), 1.0))
             spikes[name].append(fired.astype(float))
     assert np.mean(np.argmax(v[-1], axis=1) == ref) >= 0.98
+
+
+def test_threshold_rounds_up_to_the_cores_grid_and_subtraction_is_refused():
+    from hippocam.backends.graph import DeltaCells, Graph, Sources, Synapses
+    from hippocam.backends.spinnaker import chip as chip_plan
+    from hippocam.errors import InputError
+
+    # threshold 1 + 2**-17 mV, in chip mV scale + scale * 2**-17 (scale a power of two <= 1): the core compares
+    # s16.15 bits, so V >= t holds from the grid's next point above it, scale + 2**-15; rounding t to nearest
+    # would give the threshold scale and fire at exactly 1 mV, which refsim does not
+    t = 1.0 + 2.0 ** -17
+    g = Graph(1.0, (Sources("src", 1), DeltaCells("c", 1, v_thresh_mV=t, v_reset_mV=0.0)),
+              (Synapses("s", "src", "c", np.array([0]), np.array([0]), np.array([0.5]), 1.0),))
+    cell = chip_plan.plan(g).cell("c")
+    assert cell.scale <= 1 and cell.v_thresh_mV == cell.scale + 2.0 ** -15
+    sub = Graph(1.0, (Sources("src", 1), DeltaCells("c", 1, v_thresh_mV=1.0, reset="subtract")),
+                (Synapses("s", "src", "c", np.array([0]), np.array([0]), np.array([0.5]), 1.0),))
+    with pytest.raises(InputError, match="c: its cells reset by subtraction"):
+        chip_plan.plan(sub)

@@ -155,6 +155,9 @@ def _int_sums(graph: Graph, name: str, size: int, scale: float, shifts: tuple[in
 
 def _plan_cells(graph: Graph, p: DeltaCells, bound: tuple[float, float]) -> ChipCells:
     dt = graph.timestep_ms
+    if p.reset != "value":
+        raise InputError(f"{p.name}: its cells reset by subtraction; an IF_curr_delta core resets to a value, so "
+                         "this graph cannot run on SpiNNaker (run it on brian2 or in refsim)")
     spiking = p.v_thresh_mV < READOUT_THRESHOLD_MV     # a graph threshold beyond s16.15 marks a read-out
     leaky = fixed.ONE * dt / p.tau_m_ms >= 0.5         # a slower leak rounds to no leak on the core
     big = max(bound)
@@ -183,7 +186,8 @@ def _plan_cells(graph: Graph, p: DeltaCells, bound: tuple[float, float]) -> Chip
     if leaky:
         v_rest, thresh = p.v_rest_mV * scale, p.v_thresh_mV * scale if spiking else READOUT_THRESHOLD_MV
     elif spiking:
-        thresh = float(fixed.from_bits(fixed.to_bits(p.v_thresh_mV * scale)))
+        # V >= t on the core's grid is V >= t rounded up to it: rounding to nearest could fire a hair below
+        thresh = math.ceil(p.v_thresh_mV * scale * fixed.ONE) / fixed.ONE
         v_rest = thresh - BAND_MV                            # the band [thresh - 0.5, thresh) holds V below threshold
     else:
         thresh, v_rest = READOUT_THRESHOLD_MV, p.v_init_mV * scale - BAND_MV / 2
