@@ -270,5 +270,5 @@ def test_threshold_rounds_up_to_the_cores_grid_and_subtraction_is_refused():
     assert cell.scale <= 1 and cell.v_thresh_mV == cell.scale + 2.0 ** -15
     sub = Graph(1.0, (Sources("src", 1), DeltaCells("c", 1, v_thresh_mV=1.0, reset="subtract")),
                 (Synapses("s", "src", "c", np.array([0]), np.array([0]), np.array([0.5]), 1.0),))
-    with pytest.raises(InputError, match="c: its cells reset by subtraction"):
+    with pytest.raises(InputError, match="population c resets by 'subtract'"):
         chip_plan.plan(sub)

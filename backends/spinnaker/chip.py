@@ -155,9 +155,6 @@ def _int_sums(graph: Graph, name: str, size: int, scale: float, shifts: tuple[in
 
 def _plan_cells(graph: Graph, p: DeltaCells, bound: tuple[float, float]) -> ChipCells:
     dt = graph.timestep_ms
-    if p.reset != "value":
-        raise InputError(f"{p.name}: its cells reset by subtraction; an IF_curr_delta core resets to a value, so "
-                         "this graph cannot run on SpiNNaker (run it on brian2 or in refsim)")
     spiking = p.v_thresh_mV < READOUT_THRESHOLD_MV     # a graph threshold beyond s16.15 marks a read-out
     leaky = fixed.ONE * dt / p.tau_m_ms >= 0.5         # a slower leak rounds to no leak on the core
     big = max(bound)
