@@ -49,8 +49,8 @@ REGISTRY: dict[str, BackendInfo] = {
                              imports=("spynnaker", "pyNN.spiNNaker")),
     # part of hippocam itself: its version is hippocam's
     "spinnaker-model": BackendInfo("spinnaker-model", "hippocam.backends.spinnaker_model", "hippocam", "pip install .",
-                                   "a step-exact numpy model of SpiNNaker's fixed-step semantics (not a board)",
-                                   profile="spinnaker"),
+                                   "a step-exact numpy model of SpiNNaker (not a board): CAMs, and graphs in its "
+                                   "s16.15 arithmetic", profile="spinnaker", reads_membrane=True),
 }
 
 

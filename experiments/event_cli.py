@@ -188,6 +188,11 @@ def _evaluate_on_backend(net, x, y, args, steps: int) -> int:
                                                 f"{net.name} on {args.backend}", "samples"),
                               calibrate=not args.no_calibration, folder=args.data_dir, shipped=shipped)
     print(pynn_net.table(result))
+    if args.backend == "spinnaker-model":     # what SpiNNaker's arithmetic did per layer, and the load per core
+        from hippocam.backends import spinnaker_model
+        from hippocam.backends.spinnaker_model import realtime
+        result["spinnaker_model"] = spinnaker_model.LAST_REPORT
+        print(realtime.summary(spinnaker_model.LAST_REPORT))
     if args.json:
         output.write_json(Path(args.json), result)
         print(f"result written to {args.json}")

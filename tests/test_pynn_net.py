@@ -72,7 +72,7 @@ def test_digits_net_reproduces_the_reference_snn_spike_for_spike(backend):
         sum(int(np.prod(layer.shape)) for layer in net.layers if np.any(layer.snn_bias != 0))
 
 
-@pytest.mark.parametrize("backend", ["spinnaker-model", "spinnaker"])
+@pytest.mark.parametrize("backend", ["spinnaker"])
 def test_backends_that_cannot_stream_samples_say_so_before_building(backend):
     net, _ = zoo.find_model("digits-cnn")
     x, _ = datasets.load_split(net.dataset, "test", limit=2)

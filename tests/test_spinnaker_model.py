@@ -1,4 +1,4 @@
-"""The step-exact SpiNNaker model (backends/spinnaker_model.py), the hardware replays (cam/hardware.py), the profile.
+"""The step-exact SpiNNaker model (backends/spinnaker_model/), the hardware replays (cam/hardware.py), the profile.
 
 The model must reproduce every spike of the original authors' hardware recordings with the reference
 profile; the spinnaker profile must agree with the oracle on every operation; the reference profile

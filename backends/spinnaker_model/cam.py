@@ -92,8 +92,8 @@ class _Plastic:
         return w
 
 
-class Backend:
-    """The SpiNNaker reference model behind the backend interface (backends/__init__.py)."""
+class CamModel:
+    """The SpiNNaker reference model of a CAM (``cam.network.NetworkSpec``) behind the backend interface."""
 
     name = "spinnaker-model"
 
