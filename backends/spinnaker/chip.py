@@ -254,10 +254,11 @@ def plan(graph: Graph) -> ChipGraph:
     return ChipGraph(graph.timestep_ms, sources, tuple(cells), tuple(syns))
 
 
-def out_of_range(chip: ChipGraph) -> list[str]:
+def out_of_range(chip: ChipGraph, lossy: bool = True) -> list[str]:
     """Every value of ``chip`` a core could not hold or would lose, one line each: s16.15 parameters, 16-bit
-    weights, a projection most of whose weights round to 0, a worst-case sum that would saturate a ring
-    buffer."""
+    weights and, with ``lossy``, a projection most of whose weights round to 0 and a worst-case sum that would
+    saturate a ring buffer (a core runs those, losing what they lose: a plan made by hand to study that passes
+    ``lossy=False``)."""
     problems = []
     for c in chip.cells:
         for field in ("tau_m_ms", "cm_nF", "v_rest_mV", "v_thresh_mV", "v_reset_mV", "v_init_mV", "i_offset_nA"):
@@ -271,7 +272,7 @@ def out_of_range(chip: ChipGraph) -> list[str]:
         if len(s.weight_int) and (s.weight_int.max() > RING_MAX or s.weight_int.min() < 0):
             problems.append(f"{s.name} ({s.receptor}): a weight does not fit 16 bits")
         lost = int(np.sum((s.weight_int == 0) & (s.weight_nA > 0)))
-        if 2 * lost > len(s.weight_int):     # a few small weights rounding to 0 is ordinary quantisation
+        if lossy and 2 * lost > len(s.weight_int):     # a few small weights rounding to 0 is ordinary quantisation
             problems.append(f"{s.name} ({s.receptor}): {lost} of {len(s.weight_int)} weights round to 0 "
                             "(below half a weight step): the projection carries almost nothing on a core")
         size = chip.cell(s.post_pop).size
@@ -279,7 +280,7 @@ def out_of_range(chip: ChipGraph) -> list[str]:
         sums[key] = sums.get(key, np.zeros(size, np.int64)) + np.bincount(s.post, weights=s.weight_int,
                                                                             minlength=size).astype(np.int64)
     for (pop, receptor), v in sums.items():
-        if v.max(initial=0) > RING_MAX:
+        if lossy and v.max(initial=0) > RING_MAX:
             problems.append(f"{pop} ({receptor}): {int(v.max())} summed weight units in one step would saturate "
                             f"the ring buffer at {RING_MAX}")
     return problems
