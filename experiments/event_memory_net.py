@@ -14,7 +14,7 @@ and on the true labels. All cells of the added circuit are ``IF_curr_delta`` (mV
   both classes are stored, and reported); none fires if every membrane is below the ramp's reach (undecided).
 * **latch** (``decision``): a read-out spike starts its class cell, which then re-excites itself every hop until a
   clear source stops it after the learn (an inhibition that outweighs the re-excitations still in flight).
-* **IN**: the memory's input population, made of coincidence cells (they forget within one step) instead of
+* **IN**: the memory's input population, made of coincidence cells (they forget all but 6 % in a step) instead of
   spike sources: cue cells fire with the ``query`` sources, a content cell fires when the clock source and its
   latched class arrive together, in the steps of the memory's LEARN hold.
 
@@ -43,6 +43,10 @@ from hippocam.event_models.snn.net import Net
 
 LATCH_MV = 2.0        # a latch or relay input alone: fires a threshold-1 cell
 HALF_MV = 0.6         # one of two coincident inputs
+#: the IN cells' tau_m in steps: the membrane keeps exp(-1/0.35) = 5.7 % per step, so one input (HALF_MV) in every
+#: step stays below the threshold (HALF_MV / (1 - 0.057) = 0.64 mV < 1 mV) while two in one step fire; 0.35 ms has
+#: an exact s16.15 tau_m at 1 ms steps (``spinnaker.chip.leaky_constants``; a much faster leak has none there)
+IN_TAU_STEPS = 0.35
 RAMP, CLOCK, CLEAR = 0, 1, 2   # the sources of population "control" (one population: pyNN.brian2 needs two or more)
 
 
@@ -124,7 +128,7 @@ def link_graph(graph, readout: str, classes: int, cues: int, ramp: Ramp, hop: in
             if p.name == readout else p for p in graph.populations]
     decision = DeltaCells("decision", k, v_thresh_mV=1.0)
     pops += [Sources("control", 3), Sources("query", n_in),        # control: RAMP, CLOCK, CLEAR
-             decision, DeltaCells("IN", n_in, v_thresh_mV=1.0, tau_m_ms=dt / 50)]   # decays to 0 within a step
+             decision, DeltaCells("IN", n_in, v_thresh_mV=1.0, tau_m_ms=IN_TAU_STEPS * dt)]
     (race_cells,) = [p for p in pops if p.name == readout]
     race_block, clear_block = blocks_mV(race_cells, decision, ramp, hop, slot_steps, dt)
     ck = np.arange(k)

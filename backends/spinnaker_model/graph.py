@@ -207,11 +207,16 @@ class GraphModel:
     # -- running -------------------------------------------------------------------------------------
     def run_until(self, end_step: int) -> None:
         """Every step n < ``end_step``, one at a time."""
-        row = np.zeros(1, np.int64)
         while self.step < end_step:
-            fired = self.cores.step(self.step, self._source_spikes(self.step))
-            self._log(fired, row, self.step)
-            self.step += 1
+            self.step_once()
+
+    def step_once(self) -> dict:
+        """The current step; returns name -> fired (1, size) bool of each cell population (a memory beside the
+        graph takes its input cells' spikes from here)."""
+        fired = self.cores.step(self.step, self._source_spikes(self.step))
+        self._log(fired, np.zeros(1, np.int64), self.step)
+        self.step += 1
+        return fired
 
     def batchable(self, reset: dict) -> str | None:
         """Why the slots cannot run as one batch (None if they can): each must start afresh."""
