@@ -44,8 +44,9 @@ from hippocam.event_models.snn.net import Net
 LATCH_MV = 2.0        # a latch or relay input alone: fires a threshold-1 cell
 HALF_MV = 0.6         # one of two coincident inputs
 #: the IN cells' tau_m in steps: the membrane keeps exp(-1/0.35) = 5.7 % per step, so one input (HALF_MV) in every
-#: step stays below the threshold (HALF_MV / (1 - 0.057) = 0.64 mV < 1 mV) while two in one step fire; 0.35 ms has
-#: an exact s16.15 tau_m at 1 ms steps (``spinnaker.chip.leaky_constants``; a much faster leak has none there)
+#: step stays below the threshold (HALF_MV / (1 - 0.057) = 0.64 mV < 1 mV) while two in one step fire. A core at
+#: 1 ms steps holds it (``spinnaker.chip.leaky_constants``: tau_m 0.350006 ms, exp_TC 0.057434, a jump 1.00001 times
+#: the weight); for a much faster leak such as dt/50 the chip plan finds no s16.15 tau_m
 IN_TAU_STEPS = 0.35
 RAMP, CLOCK, CLEAR = 0, 1, 2   # the sources of population "control" (one population: pyNN.brian2 needs two or more)
 

@@ -136,3 +136,15 @@ def test_quick_event_memory_on_the_model_passes_its_gate(tmp_path):
     assert r["memory_agrees_with_oracle"] == r["memory_operations"] == 20      # 6 learns, 4 cues, 10 classes
     assert r["queries_right_where_classifier_right"] == r["queries_checked_where_classifier_right"] > 0
     assert r["single_decisions"] == 6
+
+
+def test_the_in_cells_leak_on_a_core_keeps_one_input_per_step_below_threshold_and_fires_two():
+    from hippocam.backends.spinnaker import chip, fixed
+    from hippocam.experiments.event_memory_net import HALF_MV, IN_TAU_STEPS
+    tau, cm = chip.leaky_constants(IN_TAU_STEPS * 1.0, 1.0)
+    cells = chip.ChipCells("IN", 1, 1.0, tau, cm, 0.0, 1.0, 0.0, 0.0, (1.0, 1.0), (0, 0), leaky=True)
+    k = chip.constants(cells, 1.0)
+    decay, jump = int(k.exp_tc) / fixed.ONE, int(k.r) / fixed.ONE * (1 - int(k.exp_tc) / fixed.ONE)
+    # by hand: exp(-1 / 0.35) = 0.0574; one HALF_MV every step settles at 0.6 * jump / (1 - decay) = 0.637 mV
+    assert decay == pytest.approx(0.0574, abs=1e-4)
+    assert HALF_MV * jump / (1 - decay) < 1.0 <= 2 * HALF_MV * jump

@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from hippocam.backends.pynn_common import slot_events
-from hippocam.errors import BackendError
-
 from hippocam.backends.spinnaker import chip
+from hippocam.errors import BackendError
 
 from . import graph as _graph
 from .cam import CamModel
