@@ -272,3 +272,17 @@ def test_threshold_rounds_up_to_the_cores_grid_and_subtraction_is_refused():
                 (Synapses("s", "src", "c", np.array([0]), np.array([0]), np.array([0.5]), 1.0),))
     with pytest.raises(InputError, match="population c resets by 'subtract'"):
         chip_plan.plan(sub)
+
+
+@pytest.mark.parametrize("tau_ms, tau_chip", [(0.5, 0.5), (0.25, 0.25), (1 / 64, 1 / 64)])
+def test_fast_leaks_get_a_tau_m_the_core_gives_back(tau_ms, tau_chip):
+    # dt / tau_m = 2, 4, 64: whole multiples of 2**-15, so kdivk(1 ms, tau) returns them exactly and tau itself
+    # is the chip's tau_m (several q near them share one expk value: the one the host can send must be taken)
+    tau, cm = chip.leaky_constants(tau_ms, 1.0)
+    assert tau == tau_chip
+    q = int(fixed.kdivk(fixed.to_bits(1.0), fixed.to_bits(tau)))
+    assert q == round(fixed.ONE / tau_ms)
+    e = int(fixed.expk(-q)) / fixed.ONE
+    assert abs(e - math.exp(-1.0 / tau_ms)) < 2.0 ** -14       # expk's truncation: within two bits
+    r = int(fixed.kdivk(fixed.to_bits(tau), fixed.to_bits(cm))) / fixed.ONE
+    assert abs(r * (1 - e) - 1.0) < 1e-4                       # a weight of w nA still jumps by w mV

@@ -119,11 +119,16 @@ def leaky_constants(tau_m_ms: float, timestep_ms: float) -> tuple[float, float]:
     dt = int(fixed.to_bits(timestep_ms))
     want = math.exp(-timestep_ms / tau_m_ms) * fixed.ONE
     q0 = max(1, int(round(timestep_ms / tau_m_ms * fixed.ONE)))
-    qs = [q for q in range(max(1, q0 - 2), q0 + 3)]
-    q = min(qs, key=lambda q: abs(int(fixed.expk(-q)) - want))
-    tau = (dt << fixed.FRAC_BITS) // q
-    if tau > fixed.MAX_BITS or int(fixed.kdivk(dt, tau)) != q:
+    # the core computes q = kdivk(dt, tau_m), so only the q some s16.15 tau_m gives back are candidates; for fast
+    # leaks several q share one exp_TC (expk's grid is coarser than q's there): the nearest to dt / tau_m wins
+    candidates = set()
+    for q in range(max(1, q0 - 2), q0 + 3):
+        tau = (dt << fixed.FRAC_BITS) // q
+        if 0 < tau <= fixed.MAX_BITS:
+            candidates.add((int(fixed.kdivk(dt, tau)), tau))
+    if not candidates:
         raise InputError(f"a membrane time constant of {tau_m_ms:g} ms has no s16.15 tau_m on the chip")
+    q, tau = min(candidates, key=lambda c: (abs(int(fixed.expk(-c[0])) - want), abs(c[0] - q0)))
     one_minus = fixed.ONE - int(fixed.expk(-q))
     c0 = max(1, int(round(tau * one_minus / fixed.ONE)))
     cm = min(range(max(1, c0 - 2), c0 + 3),
