@@ -44,14 +44,18 @@ class Backend(PyNNBackend):
     # IN source's spike of the same time would
     delta_to_input_lag_steps = 1
 
+    graph_resets = ("value", "subtract")     # a NeuronGroup's reset is any statement
+    # a pathway scheduled after the threshold delivers a zero-delay spike in its own step (``after_graph_build``)
+    same_step_current_hop = True
+
     def delta_cell_type(self, cells):
         celltype = super().delta_cell_type(cells)
-        celltype.brian2_model = _integrator_group()
+        celltype.brian2_model = _integrator_group("exponential_euler", cells.reset)
         return celltype
 
     def cuba_cell_type(self, cells):
         celltype = super().cuba_cell_type(cells)
-        celltype.brian2_model = _integrator_group("exact")
+        celltype.brian2_model = _integrator_group("exact", cells.reset)
         return celltype
 
     def after_graph_build(self, graph) -> None:
@@ -68,6 +72,15 @@ class Backend(PyNNBackend):
                 group.resetter["spike"].when, group.resetter["spike"].order = "after_synapses", 1
             else:
                 group.when, group.order = "after_synapses", 0
+        # a current-based layer's own recurrent synapses (latency 0): after the threshold (order 0) and the reset (1)
+        # they push the step's spikes and deliver them at once, so the currents jump in the spike's step, as an
+        # input arriving in that step's synapses would; the membrane feels it in the next step, as in refsim
+        for name in self._same_step:
+            for receptor in ("exc", "inh"):
+                proj = self.projections.get(f"{name}.{receptor}")
+                if proj is not None:
+                    pathway = proj._brian2_synapses[0][0].pre
+                    pathway.when, pathway.order = "after_synapses", 2
 
     reads_membrane = True
     # pyNN.brian2 cannot give spike times to a one-source SpikeSourceArray (its list of one Sequence becomes a
@@ -222,12 +235,19 @@ def _exponential_euler_group():
     return ExponentialEulerGroup
 
 
+#: the reset statement of each ``backends.graph.RESETS``: by subtraction a spike lowers v by v_thresh - v_reset
+#: (the graph's threshold theta: convert.py gives a strict v > theta cell v_thresh = nextafter(theta) and
+#: v_reset = v_thresh - theta, so that the difference is theta exactly in mV)
+_RESET_CODE = {"value": "v = v_reset", "subtract": "v = v - (v_thresh - v_reset)"}
+
+
 @functools.cache
-def _integrator_group(method: str = "exponential_euler"):
+def _integrator_group(method: str = "exponential_euler", reset: str = "value"):
     """pyNN.brian2's threshold group as the graph builds need it: a spike at v >= v_thresh (pyNN's is v >
     v_thresh) and no refractory step. Brian2 counts the spike step as refractory even at tau_refrac = 0 and then
     holds v at the reset value, so an input arriving in that step would be lost. ``method``: exponential Euler is
-    exact for IF_curr_delta; IF_curr_exp (v and a current) needs "exact" (sympy derives it once per process)."""
+    exact for IF_curr_delta; IF_curr_exp (v and a current) needs "exact" (sympy derives it once per process).
+    ``reset``: one of ``backends.graph.RESETS`` (``_RESET_CODE``)."""
     import brian2
     from pyNN.brian2.cells import BaseNeuronGroup
 
@@ -238,7 +258,7 @@ def _integrator_group(method: str = "exponential_euler"):
             parameters.pop("tau_refrac", None)
             equations += """v_thresh : volt (constant)
                             v_reset  : volt (constant)"""
-            super().__init__(n, equations, "v >= v_thresh", reset="v = v_reset", refractory=False,
+            super().__init__(n, equations, "v >= v_thresh", reset=_RESET_CODE[reset], refractory=False,
                              method=method, **parameters)
 
     return IntegratorGroup

@@ -5,7 +5,8 @@ This is what the converted event networks (``event_models.pynn``) hand to a back
 the membrane by its weight in mV at once), which every backend has; with ``tau_m_ms`` = ``NO_LEAK_TAU_MS`` it is a
 perfect integrator. Weights are signed (mV): a backend splits them into excitatory and inhibitory synapses as its
 simulator wants. Latencies are hop latencies (spike to effect on the target), a whole number of steps, at least
-``Backend.min_latency_ms`` of the backend.
+``Backend.min_latency_ms`` of the backend; 0 only for a current-based population's own recurrent synapses, on a
+backend whose ``Timing.same_step_current_hop`` says it can deliver them in the step of the spike.
 """
 from __future__ import annotations
 
@@ -30,11 +31,21 @@ class Sources:
 #: per step: a membrane 3e-7 above threshold after a few steps' wait no longer fired.
 NO_LEAK_TAU_MS = 1e30
 
+#: what a spike does to a cell's membrane: "value" sets it to v_reset_mV (PyNN's rule, NIR's); "subtract" lowers it
+#: by v_thresh_mV - v_reset_mV, keeping what lay above threshold (reset by subtraction, the rule of snnTorch's
+#: default and Sinabs'). A backend whose cells only reset to a value refuses "subtract" (BackendError).
+RESETS = ("value", "subtract")
+
+
+def _check_reset(cells) -> None:
+    if cells.reset not in RESETS:
+        raise InputError(f"{cells.name}: unknown reset {cells.reset!r}; use one of {', '.join(RESETS)}")
+
 
 @dataclass(frozen=True)
 class DeltaCells:
     """``size`` IF_curr_delta cells. ``v_thresh_mV`` may be very large for a non-spiking read-out; ``v_init_mV``
-    is the membrane at the start (and after ``Backend.set_membrane``)."""
+    is the membrane at the start (and after ``Backend.set_membrane``); ``reset``: one of ``RESETS``."""
     name: str
     size: int
     v_thresh_mV: float
@@ -44,6 +55,10 @@ class DeltaCells:
     tau_m_ms: float = NO_LEAK_TAU_MS
     cm_nF: float = 1.0
     record_spikes: bool = True
+    reset: str = "value"
+
+    def __post_init__(self):
+        _check_reset(self)
 
 
 #: a spike reaches the membrane of a current-based cell one step after it would reach a delta cell's: it jumps the
@@ -59,7 +74,8 @@ class CubaCells:
         v[t] = v_rest + exp(-dt/tau_m) (v[t-1] - v_rest) + i[t];  v >= v_thresh: spike, v = v_reset
 
     as seen one step late (``CUBA_EXTRA_STEPS``): a backend converts each weight (mV per step of i, as above)
-    into the current jump (nA) that gives it, ``cuba_jump_nA``. ``tau_syn_ms`` must differ from ``tau_m_ms``."""
+    into the current jump (nA) that gives it, ``cuba_jump_nA``. ``tau_syn_ms`` must differ from ``tau_m_ms``.
+    ``reset``: one of ``RESETS`` (the current is never reset by a spike)."""
     name: str
     size: int
     v_thresh_mV: float
@@ -70,6 +86,10 @@ class CubaCells:
     tau_m_ms: float = NO_LEAK_TAU_MS
     cm_nF: float = 1.0
     record_spikes: bool = True
+    reset: str = "value"
+
+    def __post_init__(self):
+        _check_reset(self)
 
 
 def cuba_jump_nA(cells: CubaCells, timestep_ms: float) -> float:
@@ -112,12 +132,18 @@ class Timing:
     (ms); how many steps late ``membrane`` reads (``Backend.membrane_read_lag_steps``); whether a reset between
     runs also zeroes synaptic currents (else a current-based cell's must die away before the next sample); the
     first step of a slot that may hold input (``Backend.graph_lead_steps``: NEST needs input later than its
-    min_delay); the fewest sources a ``Sources`` population may have (``Backend.min_sources``)."""
+    min_delay); the fewest sources a ``Sources`` population may have (``Backend.min_sources``); whether a spike
+    can jump the currents of its own current-based population in the step it fires, after the threshold (a
+    latency of 0, ``Backend.same_step_current_hop``): what a layer's own recurrent weights onto a synaptic current
+    need to act in the next step, as in refsim; the ``RESETS`` its cells can do (``Backend.graph_resets``; by
+    default all, and the backend's build refuses what it cannot)."""
     hop_ms: float
     read_lag_steps: int = 0
     resets_currents: bool = True
     lead_steps: int = LEAD_STEPS
     min_sources: int = 1
+    same_step_current_hop: bool = False
+    resets: tuple[str, ...] = RESETS
 
     def __post_init__(self):
         if self.lead_steps < 0 or self.min_sources < 1:

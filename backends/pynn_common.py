@@ -234,9 +234,20 @@ class PyNNBackend:
     def delta_cell_type(self, cells):
         """The simulator's IF_curr_delta for a ``backends.graph.DeltaCells``: no refractory time, no offset
         current; within a step it must decay, add the arriving spikes, then fire when v >= v_thresh and reset."""
+        self.check_reset(cells)
         return self.sim.IF_curr_delta(tau_m=cells.tau_m_ms, cm=cells.cm_nF, v_rest=cells.v_rest_mV,
                                       v_reset=cells.v_reset_mV,
                                       v_thresh=cells.v_thresh_mV, tau_refrac=0.0, i_offset=0.0)
+
+    #: the ``backends.graph.RESETS`` this backend's graph cells can do (PyNN's cells reset to a value)
+    graph_resets: tuple[str, ...] = ("value",)
+
+    def check_reset(self, cells) -> None:
+        """BackendError unless this backend's cells can reset as ``cells.reset`` asks."""
+        if cells.reset not in self.graph_resets:
+            rule = "subtraction" if cells.reset == "subtract" else repr(cells.reset)
+            raise BackendError(f"{self.name}: population {cells.name} resets by {rule}, which {self.name}'s cells "
+                               "cannot (they reset to a value); run it on brian2 or in refsim")
 
     def after_graph_setup(self) -> None:
         """Adjust the simulator for a graph build (after ``after_setup``)."""
@@ -248,7 +259,12 @@ class PyNNBackend:
         """The ``backends.graph.Timing`` of this backend at ``timestep_ms``."""
         from .graph import Timing
         return Timing(self.min_latency_ms(timestep_ms), self.membrane_read_lag_steps, self.resets_currents,
-                      self.graph_lead_steps, self.min_sources)
+                      self.graph_lead_steps, self.min_sources, self.same_step_current_hop, self.graph_resets)
+
+    #: whether a latency-0 projection from a current-based population onto itself can jump the currents in the
+    #: step of the spike, after the threshold (``graph.Timing.same_step_current_hop``); ``after_graph_build`` then
+    #: schedules it (the names are in ``self._same_step``)
+    same_step_current_hop = False
 
     def min_latency_ms(self, timestep_ms: float) -> float:
         """Shortest hop latency (ms) between IF_curr_delta cells at ``timestep_ms``."""
@@ -292,9 +308,14 @@ class PyNNBackend:
             else:   # no spikes yet (``set_spike_times``): pyNN's default, one empty Sequence for all
                 pop = sim.Population(p.size, sim.SpikeSourceArray(), label=p.name)
             self.populations[p.name] = pop
+        self._same_step = []
         for syn in graph.projections:
             steps = round(syn.latency_ms / dt) - self.delta_extra_latency_steps
-            if steps < self.min_delay_steps:
+            if syn.latency_ms == 0 and self.same_step_current_hop and syn.pre_pop == syn.post_pop and \
+                    syn.post_pop in self._current_based:
+                steps = 0
+                self._same_step.append(syn.name)
+            elif steps < self.min_delay_steps:
                 raise BackendError(f"{self.name}: projection {syn.name} asks for a latency of {syn.latency_ms:g} ms; "
                                    f"the shortest here is {self.min_latency_ms(dt):g} ms")
             scale = jump.get(syn.post_pop, 1.0)
@@ -315,6 +336,7 @@ class PyNNBackend:
         """The simulator's IF_curr_exp for a ``backends.graph.CubaCells``, integrated exactly, no refractory time:
         within a step V moves with the current it starts with, then the current decays and takes the arriving
         spikes, then v >= v_thresh fires and resets (both time constants the cells')."""
+        self.check_reset(cells)
         return self.sim.IF_curr_exp(tau_m=cells.tau_m_ms, cm=cells.cm_nF, v_rest=cells.v_rest_mV,
                                     v_reset=cells.v_reset_mV, v_thresh=cells.v_thresh_mV, tau_refrac=0.0,
                                     tau_syn_E=cells.tau_syn_ms, tau_syn_I=cells.tau_syn_ms, i_offset=0.0)

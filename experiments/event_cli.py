@@ -96,6 +96,9 @@ def cmd_train(args) -> int:
 def cmd_evaluate(args) -> int:
     from hippocam.event_models.data import datasets
     from hippocam.event_models.snn import metrics
+    if args.backend == "spinnaker":  # a board is needed and must answer, before the data and the calibration
+        from hippocam.backends.spinnaker.probe import require_board
+        require_board("'event evaluate'")
     if args.backend is not None:
         runnable(args.backend)  # before the zoo's imports, the data and any simulation
         if args.v_reset != "auto":
@@ -338,9 +341,11 @@ def register(subparsers) -> None:
     e.add_argument("--input", default="spikes", help="spikes or current (analog first layer)")
     e.add_argument("--samples", default=None, help="evaluate on the first N test samples only")
     e.add_argument("--data-dir", default=None, help="data cache folder (default: $HIPPOCAM_CACHE or ~/.cache)")
-    e.add_argument("--backend", default=None, choices=backends.streaming_names(),
+    streaming = [n for n in backends.names() if n in backends.streaming_names() or n == "spinnaker"]  # + a board
+    e.add_argument("--backend", default=None, choices=streaming,
                    help="run the network as a PyNN network on this backend (%(choices)s) instead of the "
-                        "reference SNN alone, and compare the two (default samples: 200)")
+                        "reference SNN alone, and compare the two (default samples: 200); spinnaker needs a "
+                        "configured board (HIPPOCAM_SPINNAKER_MACHINE)")
     e.add_argument("--v-reset", default="auto",
                    help="with --backend: the reset value as a fraction of the threshold, or auto: the best of "
                         "0.5-0.8 on training inputs (default: %(default)s)")

@@ -74,6 +74,11 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, model
                        "content": sorted(op.content), "answer": a.to_dict(), "oracle": e.to_dict(),
                        "truth": tr.to_dict(), "agrees": a == e}
                       for op, t, a, e, tr in zip(r.ops, r.times_ms, r.answers, r.on_decisions, r.on_labels)]}
+    if backend == "spinnaker-model":     # what SpiNNaker's arithmetic lost on the way (docs/event_memory.md)
+        from hippocam.backends import spinnaker_model
+        result["spinnaker_arithmetic"] = spinnaker_model.LAST_REPORT
+        for line in (spinnaker_model.LAST_REPORT or {}).get("lossy", []):
+            log(f"  on a core: {line}")
     write_json(out_dir / "result.json", result)
     _plot(r, out_dir / "event_memory.png", f"{model} -> CA3 memory on {backend}", names)
     (out_dir / "summary.md").write_text(_summary(result))

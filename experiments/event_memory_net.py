@@ -9,11 +9,12 @@ and on the true labels. All cells of the added circuit are ``IF_curr_delta`` (mV
 
 * **race** (the argmax in spikes): after the classifier's window a ramp source adds ``Ramp.step_mV`` per step to
   every read-out cell (threshold ``Ramp.threshold_mV``), so the one with the largest membrane fires first; its
-  spike inhibits the others one hop later. Read-outs within one ramp step of each other fire together (a tie:
+  spike inhibits the others one hop later, just enough that the rest of the ramp cannot make them fire
+  (``blocks_mV``). Read-outs within one ramp step of each other fire together (a tie:
   both classes are stored, and reported); none fires if every membrane is below the ramp's reach (undecided).
 * **latch** (``decision``): a read-out spike starts its class cell, which then re-excites itself every hop until a
-  clear source stops it after the learn.
-* **IN**: the memory's input population, made of coincidence cells (they forget within one step) instead of
+  clear source stops it after the learn (an inhibition that outweighs the re-excitations still in flight).
+* **IN**: the memory's input population, made of coincidence cells (they forget all but 6 % in a step) instead of
   spike sources: cue cells fire with the ``query`` sources, a content cell fires when the clock source and its
   latched class arrive together, in the steps of the memory's LEARN hold.
 
@@ -37,11 +38,16 @@ from hippocam.cam.oracle import expected_answers
 from hippocam.cam.profile import load as load_profile
 
 from hippocam.event_models import pynn as pynn_net
+from hippocam.event_models.pynn import close
 from hippocam.event_models.snn.net import Net
 
 LATCH_MV = 2.0        # a latch or relay input alone: fires a threshold-1 cell
 HALF_MV = 0.6         # one of two coincident inputs
-BLOCK_MV = -1e6       # silences a cell for good (the race's losers, the cleared latch)
+#: the IN cells' tau_m in steps: the membrane keeps exp(-1/0.35) = 5.7 % per step, so one input (HALF_MV) in every
+#: step stays below the threshold (HALF_MV / (1 - 0.057) = 0.64 mV < 1 mV) while two in one step fire. A core at
+#: 1 ms steps holds it (``spinnaker.chip.leaky_constants``: tau_m 0.350006 ms, exp_TC 0.057434, a jump 1.00001 times
+#: the weight); for a much faster leak such as dt/50 the chip plan finds no s16.15 tau_m
+IN_TAU_STEPS = 0.35
 RAMP, CLOCK, CLEAR = 0, 1, 2   # the sources of population "control" (one population: pyNN.brian2 needs two or more)
 
 
@@ -94,16 +100,38 @@ def link_layout(settled_step: int, hop: int, ramp_steps: int, hold_steps: int, d
     return LinkLayout(ramp_first, relay_first, relay_last, int(round(slot / dt)), t_learn)
 
 
-def link_graph(graph, readout: str, classes: int, cues: int, ramp: Ramp, hop: int):
-    """``graph`` (a classifier's) with the race, latch and IN cells of a memory of ``cues`` x ``classes``."""
+def blocks_mV(readout: DeltaCells, decision: DeltaCells, ramp: Ramp, hop: int, steps: int,
+              dt_ms: float) -> tuple[float, float]:
+    """The inhibitions (mV) that silence a race's loser and a cleared latch for the ``steps`` steps left of its
+    slot (the slot's reset ends them), the smallest that provably do (``pynn.close``): a loser holds less than the
+    threshold when the block arrives and the ramp still adds at most ``ramp.steps`` steps of ``ramp.step_mV``; a
+    latch holds less than its threshold and its own re-excitations still in flight add at most ``LATCH_MV`` in
+    each of the next ``hop`` steps. InputError where a SpiNNaker core could not hold it (``close.MAX_CLOSE_MV``)."""
+    def below_threshold(cells: DeltaCells, name: str) -> close.Dynamics:
+        return close.Dynamics(name, theta_cell=cells.v_thresh_mV, theta=cells.v_thresh_mV, reset="value",
+                              v_reset=cells.v_reset_mV, v_init=cells.v_thresh_mV,
+                              v_decay=float(np.exp(-dt_ms / cells.tau_m_ms)), v_leak=cells.v_rest_mV)
+    race = close.closing_mV(below_threshold(readout, "race"),
+                            close.Drive(np.zeros(1), (np.full(1, ramp.step_mV),) * ramp.steps), 0, steps,
+                            leaks_before=False)
+    latch = close.closing_mV(below_threshold(decision, "latch"),
+                             close.Drive(np.zeros(1), (np.full(1, LATCH_MV),) * hop), 0, steps, leaks_before=False)
+    return race, latch
+
+
+def link_graph(graph, readout: str, classes: int, cues: int, ramp: Ramp, hop: int, slot_steps: int):
+    """``graph`` (a classifier's) with the race, latch and IN cells of a memory of ``cues`` x ``classes``; its
+    blocks hold for ``slot_steps`` steps (a slot, and the steps a backend resets late)."""
     dt = graph.timestep_ms
     lat = hop * dt
     k, n_in = classes, cues + classes
     pops = [dataclasses.replace(p, v_thresh_mV=ramp.threshold_mV, v_reset_mV=0.0, record_spikes=True)
             if p.name == readout else p for p in graph.populations]
+    decision = DeltaCells("decision", k, v_thresh_mV=1.0)
     pops += [Sources("control", 3), Sources("query", n_in),        # control: RAMP, CLOCK, CLEAR
-             DeltaCells("decision", k, v_thresh_mV=1.0),
-             DeltaCells("IN", n_in, v_thresh_mV=1.0, tau_m_ms=dt / 50)]   # decays to 0 within a step
+             decision, DeltaCells("IN", n_in, v_thresh_mV=1.0, tau_m_ms=IN_TAU_STEPS * dt)]
+    (race_cells,) = [p for p in pops if p.name == readout]
+    race_block, clear_block = blocks_mV(race_cells, decision, ramp, hop, slot_steps, dt)
     ck = np.arange(k)
     ii, jj = np.meshgrid(ck, ck, indexing="ij")
     others = ii != jj
@@ -115,10 +143,10 @@ def link_graph(graph, readout: str, classes: int, cues: int, ramp: Ramp, hop: in
     zeros = np.zeros(k, int)
     projs = list(graph.projections) + [
         syn("race.ramp", "control", readout, zeros + RAMP, ck, ramp.step_mV),
-        syn("race.inhibit", readout, readout, ii[others], jj[others], BLOCK_MV),
+        syn("race.inhibit", readout, readout, ii[others], jj[others], race_block),
         syn("latch.set", readout, "decision", ck, ck, LATCH_MV),
         syn("latch.hold", "decision", "decision", ck, ck, LATCH_MV),
-        syn("latch.clear", "control", "decision", zeros + CLEAR, ck, BLOCK_MV),
+        syn("latch.clear", "control", "decision", zeros + CLEAR, ck, clear_block),
         syn("in.content", "decision", "IN", ck, cues + ck, HALF_MV),
         syn("in.clock", "control", "IN", zeros + CLOCK, cues + ck, HALF_MV),
         syn("in.query", "query", "IN", np.arange(n_in), np.arange(n_in), LATCH_MV),
@@ -199,7 +227,8 @@ def run(net: Net, counts: np.ndarray, labels: np.ndarray, backend: str = backend
     layout = dataclasses.replace(layout, slot_steps=link.slot_steps)
     slot_ms = link.slot_steps * dt
     readout = f"L{len(net.layers) - 1}"
-    graph = link_graph(graph, readout, classes, cues, ramp, hop)
+    # the blocks hold until the slot's reset, as late as the backend reads (it runs ahead)
+    graph = link_graph(graph, readout, classes, cues, ramp, hop, link.slot_steps + sim.graph_timing(dt).read_lag_steps)
     spec = network.build_spec(cues, classes, profile)
     sim.build(spec, record="output", graph=graph)
     pynn_net.stream_samples(sim, net, counts, params, graph, layout)

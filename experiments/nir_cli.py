@@ -95,9 +95,7 @@ def run_backend(net, x: np.ndarray, backend: str, dt_ms: float) -> dict:
         pynn_net.stream_samples(sim, net, np.zeros((n,) + tuple(net.input_shape), np.int64), params, graph, layout)
         flat = x.reshape(steps, n, -1)
         sim.set_spike_times("input", [_times(flat[:, :, k], layout, dt_ms) for k in range(flat.shape[2])])
-        readout = f"L{len(net.layers) - 1}"
-        final = sim.run_slots(layout.slot_steps * dt_ms, n, pynn_net.initial_membranes(net, params), readout,
-                              read_ms=layout.read_steps * dt_ms)
+        final = pynn_net.run_stream(sim, net, params, layout, n)
         out = {}
         for i, layer in enumerate(net.layers):
             if layer.spiking:

@@ -283,7 +283,7 @@ def test_evaluate_help_lists_the_shipped_models_and_backends_that_stream(capsys,
     text = " ".join(capsys.readouterr().out.split())
     shipped = [p.stem for p in (REPO / "event_models" / "models").glob("*.npz")]
     assert all(name in text for name in shipped) and len(shipped) >= 7
-    assert "--backend {brian2,nest,spinnaker-model}" in text
+    assert "--backend {brian2,nest,spinnaker,spinnaker-model}" in text  # spinnaker: with a board configured
     for name, info in backends.REGISTRY.items():  # the registry says what each Backend class says
         cls = importlib.import_module(info.module).Backend
         assert getattr(cls, "reads_membrane", False) is info.reads_membrane, name

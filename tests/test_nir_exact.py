@@ -139,9 +139,12 @@ def test_reset_by_subtraction_is_exact_in_refsim(kind):
         counts[reset] = refsim.simulate(net, None, refsim.SimParams(steps=40), trains=trains).counts[0]
         np.testing.assert_array_equal(counts[reset], lif_loop(trains, w, decay, jump, theta, reset))
     assert counts["subtract"].sum() > counts["value"].sum()       # the rules differ on this input
-    with pytest.raises(InputError, match="layer n: reset by subtraction has no PyNN cell .*reset='value'"):
-        pynn_net.to_graph(reader.read(graph, dt_ms=1.0, time_unit="ms", reset="subtract"),
-                          pynn_net.RunParams(steps=4), pynn_net.convert.Timing(1.0))
+    # on a backend the cells subtract what refsim subtracts: v_thresh - v_reset is theta exactly, also where the
+    # cells' threshold is the float after theta (NIR's strict v > theta)
+    built, _ = pynn_net.to_graph(reader.read(graph, dt_ms=1.0, time_unit="ms", reset="subtract"),
+                                 pynn_net.RunParams(steps=4), pynn_net.convert.Timing(1.0))
+    (cells,) = [p for p in built.populations if p.name == "L0"]
+    assert cells.reset == "subtract" and cells.v_thresh_mV > theta and cells.v_thresh_mV - cells.v_reset_mV == theta
 
 
 def recurrent_graph(w, v_rec, kind, theta=1.0):
@@ -243,10 +246,42 @@ def test_a_recurrent_lif_layer_on_a_backend_matches_refsim_spike_for_spike(backe
     np.testing.assert_array_equal(got.counts[0], ref.counts[0])
 
 
+def recurrent_loop_late(trains, w, v_rec):
+    """CubaLIF as ``recurrent_loop``, but a layer's own spikes reach its current a step later than NIR says: what
+    a recurrent hop of one step would give on a backend."""
+    b, n = trains.shape[1], len(w)
+    v, i, s1, s2 = np.zeros((b, n)), np.zeros((b, n)), np.zeros((b, n)), np.zeros((b, n))
+    out = []
+    for t in range(trains.shape[0]):
+        i = 0.5 * i + trains[t] @ w.T + s2 @ v_rec.T
+        v = 0.75 * v + i
+        s = (v > 1.0).astype(float)
+        v = np.where(s > 0, 0.0, v)
+        s1, s2 = s, s1
+        out.append(s)
+    return np.array(out)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [6, 7])
+def test_a_recurrent_cubalif_layer_on_brian2_follows_the_nir_equations_step_for_step(seed):
+    """Brian2 jumps the currents with a layer's own spikes in the step they fire (``same_step_current_hop``):
+    the membrane feels them in the next step, as NIR's equations say."""
+    from hippocam.experiments import nir_cli
+    w, v_rec, rng = recurrent_case(seed)
+    trains = (rng.random((30, 6, 3)) < 0.5).astype(np.float32)
+    net = reader.read(recurrent_graph(w, v_rec, "CubaLIF"), dt_ms=1.0, time_unit="ms")
+    got = nir_cli.run_backend(net, trains, "brian2", 1.0)["spikes/cell"]
+    np.testing.assert_array_equal(got.sum(axis=0), recurrent_loop(trains, w, v_rec, "CubaLIF"))
+    np.testing.assert_array_equal(got, nir_cli.run_refsim(net, trains)["spikes/cell"])
+    assert not np.array_equal(got, recurrent_loop_late(trains, w, v_rec))     # a step late would show
+
+
 def test_recurrence_a_backend_cannot_time_is_refused_naming_the_layers():
     w, v_rec, _ = recurrent_case()
     cuba = reader.read(recurrent_graph(w, v_rec, "CubaLIF"), dt_ms=1.0, time_unit="ms")
-    with pytest.raises(InputError, match="layer cell: recurrent weights onto a layer with a synaptic current"):
+    with pytest.raises(InputError, match="layer cell: recurrent weights onto a layer with a synaptic current.*"
+                                         "run this graph on brian2 or in refsim"):
         pynn_net.to_graph(cuba, pynn_net.RunParams(steps=4), pynn_net.convert.Timing(1.0))
     lif = nir.LIF(tau=np.full(2, 4.0), r=np.full(2, 4.0), v_leak=np.zeros(2), v_threshold=np.ones(2),
                   v_reset=np.zeros(2))

@@ -60,7 +60,7 @@ def test_spikes_and_membranes_of_a_tiny_graph_by_hand():
 
 
 def test_a_spike_time_off_the_grid_a_zero_delay_and_values_beyond_s16_15_are_refused():
-    from hippocam.errors import BackendError
+    from hippocam.errors import BackendError, InputError
     with backends.get("spinnaker-model") as b:
         b.build_graph(_tiny())
         with pytest.raises(BackendError, match="off the 1 ms grid"):
@@ -74,7 +74,7 @@ def test_a_spike_time_off_the_grid_a_zero_delay_and_values_beyond_s16_15_are_ref
         backends.get("spinnaker-model").build_graph(zero)
     deep = Graph(1.0, (g.populations[0], dataclasses.replace(g.populations[1], v_init_mV=-1e7)) + g.populations[2:],
                  g.projections)
-    with pytest.raises(BackendError, match="does not fit a SpiNNaker core"):
+    with pytest.raises(InputError, match="coarser than threshold / 256"):     # the plan cannot scale it in
         backends.get("spinnaker-model").build_graph(deep)
 
 
@@ -217,7 +217,12 @@ def test_synaptic_events_per_core_and_the_time_scale_factor_by_hand():
 
 @pytest.mark.slow      # Brian2's import
 def test_a_graph_is_laid_out_on_the_model_exactly_as_on_brian2():
-    assert backends.get("spinnaker-model").graph_timing(1.0) == backends.get("brian2").graph_timing(1.0)
+    model, brian2 = backends.get("spinnaker-model").graph_timing(1.0), backends.get("brian2").graph_timing(1.0)
+    layout = ("hop_ms", "read_lag_steps", "resets_currents", "lead_steps", "min_sources")
+    assert [getattr(model, f) for f in layout] == [getattr(brian2, f) for f in layout]
+    # what only Brian2 can: a hop within the step (CubaLIF recurrence) and reset by subtraction
+    assert (model.same_step_current_hop, model.resets) == (False, ("value",))
+    assert brian2.same_step_current_hop and "subtract" in brian2.resets
 
 
 @pytest.mark.slow

@@ -30,8 +30,9 @@ from hippocam.errors import BackendError
 from ..graph import DeltaCells
 from ..pynn_common import PyNNBackend, claim, release
 from . import patches
-from .config import ENV_TIMEOUT, ENV_VERBOSE, board_config, spynnaker_config
-from .graphs import GraphPath
+from .config import NO_BOARD, ENV_TIMEOUT, ENV_VERBOSE, board_config, spynnaker_config
+from .config import time_scale_factor as time_scale_factor_of
+from .graphs import CONNECTOR_WHY, GraphPath
 from .limits import MAX_PLASTIC_ROW
 from .probe import probe_board
 from .reports import check_placed, parse_reports
@@ -58,17 +59,16 @@ def spynnaker_errors() -> tuple[type[BaseException], ...]:
             pynn_errors.NoModelAvailableError, pynn_errors.RecordingError, NotImplementedError, OSError)
 
 
-NO_BOARD = ("spinnaker: no SpiNNaker board is configured, so nothing can run here (a virtual board only maps); "
-            "set HIPPOCAM_SPINNAKER_MACHINE=<host> or HIPPOCAM_SPINNAKER_CFG=<file.cfg> to run on a board, "
-            "or see the mapping with 'hippocam cam map' / 'hippocam event map'")
+__all__ = ["Backend", "NO_BOARD", "spynnaker_errors"]
 
 
 class Backend(GraphPath, PyNNBackend):
     """Options: the board (``config``, ``machine``, ``board_version``, ``reports_dir``, ``virtual``; see
     ``config``), ``probe_timeout_s`` (see ``probe``), ``verbose`` (or ``HIPPOCAM_SPINNAKER_VERBOSE=1``: show
     sPyNNaker's progress bars and warnings, else kept in ``console`` and the reports' provenance database),
-    ``neurons_per_core`` (the most cells and spike sources of a graph population on one core, default 256).
-    A profile may set ``[backend] time_scale_factor`` (sPyNNaker's slow-down of real time, an integer)."""
+    ``neurons_per_core`` (the most cells and spike sources of a graph population on one core, default 256),
+    ``time_scale_factor`` (or ``HIPPOCAM_SPINNAKER_TIME_SCALE``: sPyNNaker's slow-down of real time, a whole
+    number; else a profile's ``[backend] time_scale_factor``, else sPyNNaker's 1; ``mapping()`` reports it)."""
 
     name = "spinnaker"
     extra_latency_steps = 0
@@ -78,15 +78,19 @@ class Backend(GraphPath, PyNNBackend):
                  machine: str | None = None, board_version: int | str | None = None,
                  reports_dir: str | os.PathLike | None = None, virtual: bool | None = None,
                  probe_timeout_s: float | None = None, verbose: bool | None = None,
-                 neurons_per_core: int | None = None):
+                 neurons_per_core: int | None = None, time_scale_factor: int | str | None = None):
         self.board = board_config(config, machine, board_version, reports_dir, virtual)
         # only a caller that asked for a virtual board may "run" on it (to map, or to test the batch path); a
         # virtual board chosen because nothing is configured refuses to run, so nobody reads its empty spikes
         # as the model's answer
         self.map_only_runs = virtual is True
+        # a board records a read-out's v (run_slots) and reports membranes; the class (and the registry) says False:
+        # without a board nothing streams
+        self.reads_membrane = not self.board.virtual
         if neurons_per_core is not None and not (isinstance(neurons_per_core, int) and 1 <= neurons_per_core <= 256):
             raise BackendError(f"spinnaker: neurons_per_core must be an integer in 1..256, got {neurons_per_core!r}")
         self.neurons_per_core = neurons_per_core
+        self.time_scale_factor = time_scale_factor_of(time_scale_factor)
         try:
             self.probe_timeout_s = float(probe_timeout_s if probe_timeout_s is not None
                                          else os.environ.get(ENV_TIMEOUT) or 5.0)
@@ -106,6 +110,8 @@ class Backend(GraphPath, PyNNBackend):
         self._source_trains: dict[str, list[list[float]]] = {}  # graph sources: spike times per neuron
         self._v_init: dict[str, float] = {}
         self.ring_buffer: dict[str, dict] = {}  # graph cells: the fixed-point input range chosen per population
+        self.chip = None  # a graph's chip.plan: every cell and weight in chip units
+        self._record_v: set[str] = set()  # graph cell populations whose v is recorded (a read-out)
         self.record = "all"
         self._trains: list[list[float]] = []
         self._weights: dict[str, np.ndarray] = {}  # per projection, one value (nA) per pair
@@ -130,7 +136,9 @@ class Backend(GraphPath, PyNNBackend):
         return sim
 
     def setup_options(self) -> dict:
-        tsf = self.spec.profile.hints.time_scale_factor if self.spec is not None else None
+        tsf = self.time_scale_factor
+        if tsf is None and self.spec is not None:
+            tsf = self.spec.profile.hints.time_scale_factor
         return {"time_scale_factor": tsf} if tsf else {}
 
     def delay(self, latency_ms: float) -> float:
@@ -400,12 +408,27 @@ class Backend(GraphPath, PyNNBackend):
                           timestep_ms=self.graph.timestep_ms)
             for name, rb in self.ring_buffer.items():
                 report["populations"][name]["ring_buffer"] = rb
+            report["projections"] = {
+                f"{s.name}.{s.receptor[:3]}": {"pre": s.pre_pop, "post": s.post_pop, "synapses": len(s.pre),
+                                               "delay_steps": s.delay_steps, "connector": CONNECTOR_WHY}
+                for s in self.chip.synapses}
         else:
             check_placed(report, self.spec.populations)
             report.update(neurons=self.spec.n_neurons, synapses=self.spec.n_synapses,
                           plastic_synapses=self.spec.n_plastic)
         report["board"] = self.board.describe()
+        report["time_scale_factor"] = self._time_scale_used()
         return report
+
+    def _time_scale_used(self) -> float | None:
+        """The time_scale_factor sPyNNaker runs with (None when it was never set up)."""
+        from spinn_utilities.exceptions import SpiNNUtilsException
+        from spynnaker.pyNN.data import SpynnakerDataView
+
+        try:
+            return SpynnakerDataView.get_time_scale_factor()
+        except SpiNNUtilsException:
+            return None
 
     def close(self) -> None:
         if self.closed:

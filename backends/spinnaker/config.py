@@ -11,6 +11,8 @@ Keyword arguments of ``Backend`` override the environment; ``virtual=True`` over
 - ``HIPPOCAM_SPINNAKER_REPORTS=dir`` (``reports_dir=``): where sPyNNaker's reports go (default
   ``<tmp>/hippocam-spinnaker-<uid>``; sPyNNaker keeps the newest 10 runs there).
 - ``HIPPOCAM_SPINNAKER_TIMEOUT=s`` and ``HIPPOCAM_SPINNAKER_VERBOSE=1``: see ``probe`` and ``Backend``.
+- ``HIPPOCAM_SPINNAKER_TIME_SCALE=n`` (``time_scale_factor=``): how many times slower than real time a board
+  runs (sPyNNaker's ``time_scale_factor``, a whole number >= 1; ``time_scale_factor``).
 
 sPyNNaker reads ``~/.spynnaker.cfg`` or ``$XDG_CONFIG_HOME/.spynnaker.cfg`` and writes a template into ``~``
 when it finds none. ``spynnaker_config`` writes the effective configuration into a temporary folder and points
@@ -36,6 +38,31 @@ ENV_VERSION = "HIPPOCAM_SPINNAKER_VERSION"
 ENV_REPORTS = "HIPPOCAM_SPINNAKER_REPORTS"
 ENV_TIMEOUT = "HIPPOCAM_SPINNAKER_TIMEOUT"
 ENV_VERBOSE = "HIPPOCAM_SPINNAKER_VERBOSE"
+ENV_TIME_SCALE = "HIPPOCAM_SPINNAKER_TIME_SCALE"
+
+NO_BOARD = ("spinnaker: no SpiNNaker board is configured, so nothing can run here (a virtual board only maps); "
+            "set HIPPOCAM_SPINNAKER_MACHINE=<host> or HIPPOCAM_SPINNAKER_CFG=<file.cfg> to run on a board, "
+            "or see the mapping with 'hippocam cam map' / 'hippocam event map'")
+#: the largest slow-down accepted: beyond it a 1 ms step takes over a second of board time
+MAX_TIME_SCALE = 10000
+
+
+def time_scale_factor(value: int | str | None = None) -> int | None:
+    """sPyNNaker's ``time_scale_factor`` from ``value`` or ``HIPPOCAM_SPINNAKER_TIME_SCALE``: a whole number in
+    1..10000, or None (not set: the profile's, else sPyNNaker's default of 1). BackendError naming the bad value."""
+    where = "time_scale_factor"
+    if value is None:
+        value, where = os.environ.get(ENV_TIME_SCALE) or None, ENV_TIME_SCALE
+    if value is None:
+        return None
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_TIME_SCALE:
+        raise BackendError(f"spinnaker: {where} must be a whole number in 1..{MAX_TIME_SCALE} (how many times "
+                           f"slower than real time the board runs), not {value!r}")
+    return n
 
 
 def _parser() -> configparser.RawConfigParser:

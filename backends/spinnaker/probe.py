@@ -5,12 +5,13 @@ powered but not booted does not answer either: ``0`` skips the check and lets sP
 """
 from __future__ import annotations
 
+import os
 import socket
 import time
 import urllib.parse
 
 from hippocam.errors import BackendError
-from .config import ENV_TIMEOUT, BoardConfig
+from .config import ENV_CFG, ENV_MACHINE, ENV_TIMEOUT, BoardConfig, board_config
 
 SCAMP_PORT = 17893  # SC&MP's UDP port on every board
 SPALLOC_PORT = 22244  # the classic spalloc server's TCP port
@@ -41,6 +42,25 @@ def probe_board(board: BoardConfig, timeout_s: float) -> None:
         except OSError as err:
             raise BackendError(f"spinnaker: cannot reach the spalloc server {url.hostname}:{port} within "
                                f"{timeout_s:g} s ({err}); check spalloc_server in {board.source}") from None
+
+
+def require_board(what: str) -> BoardConfig:
+    """The configured board, checked to answer (``probe_board``, ``HIPPOCAM_SPINNAKER_TIMEOUT``) before any long
+    work; a BackendError in one line when none is configured (``what`` cannot run on a virtual board) or it does
+    not answer."""
+    board = board_config()
+    if board.virtual:
+        raise BackendError(f"spinnaker: no SpiNNaker board is configured, so {what} cannot run here (a virtual "
+                           f"board only maps); set {ENV_MACHINE}=<host> or {ENV_CFG}=<file.cfg> to run on a board, "
+                           "see the mapping with 'hippocam event map MODEL', or compute what a board would with "
+                           "--backend spinnaker-model")
+    text = os.environ.get(ENV_TIMEOUT) or "5"
+    try:
+        timeout_s = float(text)
+    except ValueError:
+        raise BackendError(f"spinnaker: {ENV_TIMEOUT} must be a number of seconds, not {text!r}") from None
+    probe_board(board, timeout_s)
+    return board
 
 
 def _probe_scamp(host: str, timeout_s: float, hint: str) -> None:

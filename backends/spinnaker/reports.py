@@ -117,7 +117,8 @@ def mapping_table(head: str, rows: list, report: dict) -> str:
 
 
 def format_graph_map(report: dict, title: str = "graph") -> str:
-    """A text table of ``map_graph``'s result: per population neurons, cores, chips, SDRAM (KiB), weight step."""
+    """A text table of ``map_graph``'s result: per population neurons, cores, chips, SDRAM (KiB), weight step
+    (graph mV); the time_scale_factor; per projection its connector."""
     head = (f"{title} on SpiNNaker, {report.get('board', '')}: {report['neurons']:,} neurons "
             f"(+ {report['sources']:,} spike sources), {report['synapses']:,} synapses")
     rows = [("population", "neurons", "cores", "chips", "n/core", "SDRAM KiB", "w step mV (exc/inh)")]
@@ -128,4 +129,24 @@ def format_graph_map(report: dict, title: str = "graph") -> str:
                      kib(p["sdram_bytes"]), step))
     total_n = sum(p["neurons"] for p in report["populations"].values())
     rows.append(("total", total_n, report["cores"], report["chips"], "", kib(report["sdram_bytes"]), ""))
-    return mapping_table(head, rows, report)
+    text = mapping_table(head, rows, report)
+    if report.get("time_scale_factor") is not None:
+        text += (f"\ntime_scale_factor {report['time_scale_factor']:g} (a board runs this many times slower than "
+                 "real time)")
+    return text + projection_table(report.get("projections", {}))
+
+
+def projection_table(projections: dict) -> str:
+    """Per projection (and receptor): synapses, delay and the connector it is built with, and why."""
+    if not projections:
+        return ""
+    rows = [("projection", "synapses", "delay steps", "connector")]
+    rows += [(name, f"{p['synapses']:,}", p["delay_steps"], p["connector"]) for name, p in projections.items()]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(3)]
+    lines = ["", ""]
+    for i, r in enumerate(rows):
+        lines.append("  ".join([str(r[0]).ljust(widths[0]), str(r[1]).rjust(widths[1]), str(r[2]).rjust(widths[2]),
+                                str(r[3])]))
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(r[3]))
+    return "\n".join(lines)

@@ -121,10 +121,11 @@ class GraphModel:
     """A ``backends.graph.Graph`` on the model: build, spike times, runs, membranes (see the module)."""
 
     def __init__(self, graph, plan: chip.ChipGraph | None = None):
-        """``plan``: the chip's values for ``graph`` (default ``chip.plan(graph)``)."""
+        """``plan``: the chip's values for ``graph`` (default ``chip.plan(graph)``); one given by hand may lose
+        weights or saturate a ring buffer, as a core would (``chip.out_of_range``'s ``lossy``)."""
         dt = self.timestep_ms = graph.timestep_ms
         self.plan = chip.plan(graph) if plan is None else plan
-        problems = chip.out_of_range(self.plan)
+        problems = chip.out_of_range(self.plan, lossy=plan is None)
         if problems:
             raise BackendError("spinnaker-model: the graph does not fit a SpiNNaker core: " + "; ".join(problems[:3]))
         try:
@@ -210,11 +211,16 @@ class GraphModel:
     # -- running -------------------------------------------------------------------------------------
     def run_until(self, end_step: int) -> None:
         """Every step n < ``end_step``, one at a time."""
-        row = np.zeros(1, np.int64)
         while self.step < end_step:
-            fired = self.cores.step(self.step, self._source_spikes(self.step))
-            self._log(fired, row, self.step)
-            self.step += 1
+            self.step_once()
+
+    def step_once(self) -> dict:
+        """The current step; returns name -> fired (1, size) bool of each cell population (a memory beside the
+        graph takes its input cells' spikes from here)."""
+        fired = self.cores.step(self.step, self._source_spikes(self.step))
+        self._log(fired, np.zeros(1, np.int64), self.step)
+        self.step += 1
+        return fired
 
     def batchable(self, reset: dict) -> str | None:
         """Why the slots cannot run as one batch (None if they can): each must start afresh."""
@@ -297,8 +303,9 @@ def _slot_inputs(by_step: dict, size: int, base: int, slot_steps: int, batch: in
 
 
 def timing(timestep_ms: float, lead_steps: int, min_sources: int) -> Timing:
-    """A hop of one step (delay 1, nothing extra), read with no lag, currents reset: Brian2's layout."""
-    return Timing(timestep_ms, 0, True, lead_steps, min_sources)
+    """A hop of one step (delay 1, nothing extra), read with no lag, currents reset: Brian2's layout; cells that
+    reset to a value only (IF_curr_delta on a core), no hop within a step."""
+    return Timing(timestep_ms, 0, True, lead_steps, min_sources, same_step_current_hop=False, resets=("value",))
 
 
 def steps_of(t_ms: float, dt: float) -> int:

@@ -13,9 +13,10 @@ What differs from ``refsim``, and how it is absorbed:
 * **Bias.** A constant current would act before the first input arrives; instead one bias source per layer fires
   in every step of that layer's window with per-cell weights b (mV per step), which is exactly ``refsim``'s
   I[t] = ... + b.
-* **Reset.** PyNN cells reset to a value, never by subtraction. The oracle is ``refsim`` with ``reset="value"``
-  and the same ``v_reset``, which Brian2 reproduces spike for spike; ``refsim`` with reset by subtraction shows
-  what the reset to a value costs.
+* **Reset.** The trained nets' cells reset to a value (PyNN's rule). The oracle is ``refsim`` with
+  ``reset="value"`` and the same ``v_reset``, which Brian2 reproduces spike for spike; ``refsim`` with reset by
+  subtraction shows what the reset to a value costs. An imported layer read with ``reset="subtract"`` gets cells
+  that subtract (``DeltaCells.reset``), which Brian2 builds and NEST refuses.
 * **Samples** run one after another in one simulation, each in its own slot of steps (``stream``); a slot's input
   starts in the backend's first input step (``Timing.lead_steps``).
 """
@@ -31,9 +32,9 @@ from hippocam.errors import InputError
 
 from hippocam.event_models.snn.connectivity import layer_matrices
 from hippocam.event_models.snn.net import Net, bias_term, chain_delay
+from . import close
 
 READOUT_THRESHOLD_MV = 1e9   # never reached: the read-out integrates
-CLOSE_MV = -1e6              # closes a current-based layer's window
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,10 @@ class Layout:
     lead_steps: int
     close_steps: tuple[int, ...] = ()    # per closed layer: the step its closing inhibition arrives in
     reopens: tuple[bool, ...] = ()       # per closed layer: whether that is taken back in the slot's last step
-    opens: tuple[tuple[int, int], ...] = ()   # (layer, step) of a self-driven layer: held deep below threshold
-    #                                           from the slot's start, its membrane is set to v_init in that step
+    opens: tuple[tuple[int, int], ...] = ()   # (layer, step) of a self-driven layer: held below threshold from
+    #                                           the slot's start, its membrane is set to v_init in that step
+    close_mV: tuple[float, ...] = ()     # per closed layer: its closing inhibition (``close.closing_mV``; 0: none)
+    hold_mV: tuple[float, ...] = ()      # per entry of ``opens``: the membrane it is held at (``close.holding_mV``)
 
     def bias_first_step(self, layer: int) -> int:
         """The step layer ``layer``'s bias source first fires in (its spikes arrive with the layer's inputs)."""
@@ -91,7 +94,7 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
     dt = params.timestep_ms
     hop = max(1, int(round(timing.hop_ms / dt)))
     lead = timing.lead_steps
-    _check_recurrence(net)
+    _check_recurrence(net, timing)
     offset: list[int] = []
     arrive: list[int] = []
     for i, layer in enumerate(net.layers):     # a layer's own recurrent weights (src == i) wait for nothing
@@ -105,17 +108,19 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
     lags = [max(chain_delay(chain) for _, chain in layer.inputs) for layer in net.layers]
     # a delayed spike refsim drops (it would arrive after T) still arrives here, within the slot
     slot = max(read, settled, *(lead + arrive[i] + params.steps + lags[i] for i in range(len(net.layers))))
-    # refsim stops after T steps; a current outlasts them and a late delayed spike still arrives: either would fire
-    # a layer after its window, so a deep inhibition (of v, or of the current) closes it in the step after
-    closed = [i for i, layer in enumerate(net.layers) if layer.spiking and (_current_based(layer) or lags[i])]
+    # refsim stops after T steps; a current outlasts them, a late delayed spike still arrives, a subtraction can
+    # leave v above threshold: any of them would fire a layer after its window, so an inhibition (of v, or of the
+    # current) closes it in the step after, just deep enough (``close``)
+    closed = [i for i, layer in enumerate(net.layers) if layer.spiking and (_current_based(layer) or lags[i] or
+                                                                            _subtracts(layer))]
     closed += [i for i, layer in enumerate(net.layers) if not layer.spiking and _current_based(layer)]
     # a layer that fires at rest (v_leak above threshold) would fire before its window and after it: it is held
-    # deep below threshold from the slot's start, set to v_init where its window starts, and closed after it
+    # below threshold from the slot's start, set to v_init where its window starts, and closed after it
     driven = [i for i, layer in enumerate(net.layers) if _self_driven(layer)]
     closed += [i for i in driven if i not in closed]
     closes = {i: lead + arrive[i] + params.steps for i in closed}           # first step after the window
     opens = {i: lead + offset[i] for i in driven}
-    reopen: dict[int, float] = {}
+    reopen: dict[int, int] = {}       # closed layer -> steps from its close to the slot's last step
     current_based = [i for i in closed if _current_based(net.layers[i])]
     if current_based and not timing.resets_currents:
         # the backend cannot zero a current: let it die away (to 1e-12) before the slot ends, then take back the
@@ -126,16 +131,23 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
             raise InputError(f"{net.name}: a synaptic current decaying by {decay:g} per step takes {flush} steps to "
                              "die away on this backend, which cannot reset it; use brian2")
         slot = max(slot, max(closes[i] for i in current_based) + flush + 1)
-        reopen = {i: -CLOSE_MV * float(net.layers[i].neuron.i_decay) ** (slot - 1 - closes[i]) for i in current_based}
+        reopen = {i: slot - 1 - closes[i] for i in current_based}
     pops: list = [Sources("input", int(np.prod(net.input_shape))),
                   Sources("bias", max(timing.min_sources, len(net.layers)))]
     if closed:   # two sources per closed layer: closing its window, and taking that back (a current it cannot reset)
         pops.append(Sources("close", 2 * len(closed)))
     projs: list = []
+    pulse: dict[int, float] = {}
+    hold: dict[int, float] = {}
     for i, layer in enumerate(net.layers):
         size = int(np.prod(layer.shape))
-        pops.append(_cells(layer, f"L{i}", size, params))
-        for (src, lag), m in layer_matrices(net, i).items():
+        cells = _cells(layer, f"L{i}", size, params)
+        if cells.reset not in timing.resets:     # before a backend is built: named as in the graph
+            raise InputError(f"layer {layer.name}: it resets by subtraction, which this backend's cells cannot (they "
+                             "reset to a value); run the graph on brian2 or in refsim")
+        pops.append(cells)
+        matrices = layer_matrices(net, i)
+        for (src, lag), m in matrices.items():
             coo = m.tocoo()
             src_offset = 0 if src < 0 else offset[src]
             label = f"L{i}.from.{'input' if src < 0 else f'L{src}'}" + (f".delay{lag}" if lag else "")
@@ -145,18 +157,37 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
         if np.any(per_cell != 0):
             projs.append(Synapses(f"L{i}.bias", "bias", f"L{i}", np.full(size, i), np.arange(size), per_cell,
                                   hop * dt))
-        if i in closes:
+        dynamics = _dynamics(layer, cells)
+        if i in opens:
+            hold[i] = close.holding_mV(dynamics, opens[i] + 1)
+        if i in closes:      # until the slot's reset, which comes as late as the backend reads (it runs ahead)
+            pulse[i] = close.closing_mV(dynamics, close.drive(matrices, per_cell, size), params.steps,
+                                        slot - closes[i] + timing.read_lag_steps, leaks_before=i not in opens)
+        if pulse.get(i):
             j = 2 * closed.index(i)
             projs.append(Synapses(f"L{i}.close", "close", f"L{i}", np.full(size, j), np.arange(size),
-                                  np.full(size, CLOSE_MV), hop * dt))
-            if i in reopen:
+                                  np.full(size, pulse[i]), hop * dt))
+            if i in reopen:      # what is left of the pulse in the current after the slot's decay
+                back = -pulse[i] * float(layer.neuron.i_decay) ** reopen[i]
                 projs.append(Synapses(f"L{i}.reopen", "close", f"L{i}", np.full(size, j + 1), np.arange(size),
-                                      np.full(size, reopen[i]), hop * dt))
-    for i in driven:
-        _check_held(net.layers[i], max(opens[i], slot - closes[i]) + 1)
+                                      np.full(size, back), hop * dt))
     layout = Layout(tuple(offset), tuple(arrive), hop, settled, read, slot, lead, tuple(closes[i] for i in closed),
-                    tuple(i in reopen for i in closed), tuple(sorted(opens.items())))
+                    tuple(i in reopen and pulse[i] != 0 for i in closed), tuple(sorted(opens.items())),
+                    tuple(pulse[i] for i in closed), tuple(hold[i] for i, _ in sorted(opens.items())))
     return Graph(dt, tuple(pops), tuple(projs)), layout
+
+
+def _subtracts(layer) -> bool:
+    return layer.spiking and layer.neuron is not None and layer.neuron.reset == "subtract"
+
+
+def _dynamics(layer, cells) -> close.Dynamics:
+    """``cells`` (a layer's population) with the decays refsim steps ``layer`` by."""
+    n = layer.neuron
+    return close.Dynamics(layer.name, theta_cell=cells.v_thresh_mV, theta=cells.v_thresh_mV - cells.v_reset_mV,
+                          reset=cells.reset, v_reset=cells.v_reset_mV, v_init=cells.v_init_mV,
+                          v_decay=1.0 if n is None else float(n.v_decay), v_leak=cells.v_rest_mV,
+                          i_decay=None if n is None or n.i_decay is None else float(n.i_decay))
 
 
 def _self_driven(layer) -> bool:
@@ -166,30 +197,21 @@ def _self_driven(layer) -> bool:
     return n.v_leak > layer.threshold if n.strict else n.v_leak >= layer.threshold
 
 
-def _check_held(layer, steps: int) -> None:
-    """A self-driven layer held at (or pushed down by) CLOSE_MV must stay below threshold for ``steps`` steps of
-    its leak towards v_leak."""
-    n = layer.neuron
-    if n.v_leak + n.v_decay ** steps * (CLOSE_MV - n.v_leak) >= layer.threshold:
-        raise InputError(f"layer {layer.name}: its membrane rests above threshold and leaks back from "
-                         f"{CLOSE_MV:g} mV within {steps} steps, so it cannot be kept silent outside its window")
-
-
-def _check_recurrence(net: Net) -> None:
-    """Recurrent weights a backend can build in refsim's time: a layer's own, onto delta cells. A spike of step t
-    acts in step t + 1 (one hop); round a loop through other layers refsim takes one step, a backend a hop per
-    layer, and a current-based cell feels a current one step late (``CUBA_EXTRA_STEPS``), so its own spikes would
-    need a hop of no time."""
+def _check_recurrence(net: Net, timing: Timing) -> None:
+    """Recurrent weights a backend can build in refsim's time: a layer's own. A spike of step t acts in step t + 1
+    (one hop); round a loop through other layers refsim takes one step, a backend a hop per layer. A current-based
+    cell feels a current one step late (``CUBA_EXTRA_STEPS``), so its own spikes need a hop of no time: a backend
+    with ``Timing.same_step_current_hop`` (Brian2) jumps the currents in the spike's step."""
     for i, layer in enumerate(net.layers):
         for src, _ in layer.inputs:
             if src > i:
                 raise InputError(f"layers {layer.name} and {net.layers[src].name} form a loop: refsim goes round it in "
                                  "one step, a backend takes a step per hop; only a layer's own recurrent weights "
                                  "run on a backend (run this graph in refsim)")
-            if src == i and _current_based(layer):
+            if src == i and _current_based(layer) and not timing.same_step_current_hop:
                 raise InputError(f"layer {layer.name}: recurrent weights onto a layer with a synaptic current "
-                                 "(CubaLIF) cannot keep refsim's timing on a backend, whose current moves the "
-                                 "membrane one step late; run this graph in refsim")
+                                 "(CubaLIF) cannot keep refsim's timing on this backend, whose current moves the "
+                                 "membrane one step late; run this graph on brian2 or in refsim")
 
 
 def _cells(layer, name: str, size: int, params: RunParams):
@@ -204,13 +226,15 @@ def _cells(layer, name: str, size: int, params: RunParams):
             return DeltaCells(name, size, v_thresh_mV=theta, record_spikes=False)
         return DeltaCells(name, size, v_thresh_mV=theta, v_reset_mV=params.v_reset * theta,
                           v_init_mV=params.v_init * theta)
-    if layer.spiking and neuron.reset != "value":
-        raise InputError(f"layer {layer.name}: reset by subtraction has no PyNN cell (PyNN cells reset to a "
-                         "value); run the graph in refsim, or read it with reset='value' (NIR's rule)")
+    reset, v_reset = "value", neuron.v_reset
+    if layer.spiking and neuron.reset == "subtract":
+        # refsim subtracts the threshold itself: the cells lower v by v_thresh - v_reset, which is theta exactly
+        # (theta and its next float are one ulp apart, and that gap is a float: Sterbenz)
+        reset, v_reset = "subtract", theta - float(layer.threshold)
     dt = params.timestep_ms
     tau_m = -dt / np.log(neuron.v_decay) if neuron.v_decay < 1 else DeltaCells.tau_m_ms
-    common = dict(v_thresh_mV=theta, v_reset_mV=neuron.v_reset, v_init_mV=neuron.v_init, v_rest_mV=neuron.v_leak,
-                  tau_m_ms=float(tau_m), record_spikes=layer.spiking)
+    common = dict(v_thresh_mV=theta, v_reset_mV=v_reset, v_init_mV=neuron.v_init, v_rest_mV=neuron.v_leak,
+                  tau_m_ms=float(tau_m), record_spikes=layer.spiking, reset=reset)
     if neuron.i_decay is None:
         return DeltaCells(name, size, **common)
     if not 0 < neuron.i_decay < 1:

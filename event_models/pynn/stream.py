@@ -18,7 +18,7 @@ from hippocam.errors import InputError
 
 from hippocam.event_models.data import encodings
 from hippocam.event_models.snn.net import Net, check_input
-from .convert import CLOSE_MV, Layout, RunParams, to_graph
+from .convert import Layout, RunParams, to_graph
 
 
 def _initial(layer, params: RunParams) -> float:
@@ -58,21 +58,27 @@ def simulate(net: Net, counts: np.ndarray, backend: str = backends.DEFAULT, para
         trains = stream_samples(sim, net, counts, params, graph, layout)
         build_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        readout = f"L{len(net.layers) - 1}"
-        reset = initial_membranes(net, params)
-        # a self-driven layer waits deep below threshold until its window opens (``Layout.opens``)
-        window = {f"L{i}": (step * dt, reset[f"L{i}"]) for i, step in layout.opens}
-        reset.update({name: CLOSE_MV for name in window})
-        for name in window:          # the first slot starts from the build's membranes
-            sim.set_membrane(name, CLOSE_MV)
-        logits = sim.run_slots(slot * dt, n, reset, readout, progress, read_ms=layout.read_steps * dt,
-                               **({"window_resets": window} if window else {}))
+        logits = run_stream(sim, net, params, layout, n, progress)
         run_s = time.perf_counter() - t0
         layer_counts = spike_counts(sim, net, n, slot, dt)
     if net.layers[-1].spiking:        # a spiking output layer answers with its spike counts, as in refsim
         logits = layer_counts[-1].reshape(n, -1)
     return PyNNResult(logits, layer_counts, trains.sum(axis=(0, 2)).astype(float), build_s, run_s,
                       graph.n_neurons, graph.n_synapses)
+
+
+def run_stream(sim: GraphBackend, net: Net, params: RunParams, layout: Layout, n: int, progress=None) -> np.ndarray:
+    """Run the ``n`` slots of a built and fed graph; the read-out's membrane (mV) at each slot's read step."""
+    dt = params.timestep_ms
+    reset = initial_membranes(net, params)
+    # a self-driven layer waits below threshold until its window opens (``Layout.opens``, ``hold_mV``)
+    window = {f"L{i}": (step * dt, reset[f"L{i}"]) for i, step in layout.opens}
+    held = {f"L{i}": v for (i, _), v in zip(layout.opens, layout.hold_mV)}
+    reset.update(held)
+    for name, v in held.items():          # the first slot starts from the build's membranes
+        sim.set_membrane(name, v)
+    return sim.run_slots(layout.slot_steps * dt, n, reset, f"L{len(net.layers) - 1}", progress,
+                         read_ms=layout.read_steps * dt, **({"window_resets": window} if window else {}))
 
 
 def stream_samples(sim: GraphBackend, net: Net, counts: np.ndarray, params: RunParams, graph: Graph,
