@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from hippocam.backends.spinnaker import chip
+
 #: synaptic events one core processes per ms of wall-clock time. Rhodes et al. 2018, "sPyNNaker: a software
 #: package for running PyNN simulations on SpiNNaker" (Front. Neurosci. 12:816): measured performance is within a
 #: factor of 2 of the design target of 10,000 events per ms; we take the lower end of that
@@ -42,8 +44,9 @@ def load(model) -> dict:
 
 def quantisation(model) -> dict:
     """Per cell population, in graph mV: the weight step per receptor, the membrane's resolution, the largest
-    summed input a step may bring (the plan's bound) and the largest seen; weights lost (rounded to 0) or clipped
-    (beyond 16 bits); ring-buffer entries that saturated in the run."""
+    summed input a step may bring (the plan's bound, every source spiking), what sPyNNaker is told to expect (its
+    ``max_expected_summed_weight``, from which it picks the shift) and the largest sum seen in the run; weights lost
+    (rounded to 0) or clipped (beyond 16 bits); ring-buffer entries that saturated in the run."""
     out = {}
     for c in model.plan.cells:
         syns = [s for s in model.plan.synapses if s.post_pop == c.name]
@@ -57,7 +60,8 @@ def quantisation(model) -> dict:
         seen = model.stats.largest_sum[c.name]
         out[c.name] = {"scale": c.scale, "shifts": list(c.shifts),
                        "weight_step_mV": step, "membrane_step_mV": 2.0 ** -15 / c.scale,
-                       "max_summed_input_mV": [b / c.scale for b in c.max_summed_nA],
+                       "max_summed_input_mV": [b / c.scale for b in c.bound_nA],
+                       "max_expected_summed_mV": [b / c.scale for b in c.max_summed_nA],
                        "largest_summed_input_mV": [seen[r] * 2.0 ** (c.shifts[r] - 15) / c.scale for r in (0, 1)],
                        "weights": int(len(wn)), "weights_lost": int(np.sum((wi == 0) & (wn > 0))),
                        "weights_clipped": int(np.sum(wi > 0xFFFF)),
@@ -67,7 +71,10 @@ def quantisation(model) -> dict:
 
 
 def report(model) -> dict:
-    return {"quantisation": quantisation(model), "realtime": load(model), "slots_run": dict(model.slots_run)}
+    """The run's facts: ``quantisation`` (above), ``realtime`` (``load``), how the slots ran, and the chip plan as
+    ``chip.describe`` gives it (its choices and what the 16-bit weights cost before any run)."""
+    return {"quantisation": quantisation(model), "realtime": load(model), "slots_run": dict(model.slots_run),
+            "plan": chip.describe(model.plan)}
 
 
 def summary(report_: dict, timestep_ms: float = 1.0) -> str:
