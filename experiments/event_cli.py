@@ -286,12 +286,36 @@ def mapping_inputs(net, graph, layout, steps: int) -> dict:
     return {"input": [list(window) for _ in range(n_inputs)], "bias": bias}
 
 
+def _model_load(net, params, samples: int) -> dict:
+    """The synaptic load (``spinnaker_model.realtime.load``) of ``samples`` test samples on the spinnaker-model: a
+    virtual board runs nothing, the model counts each core's synaptic events per step."""
+    from hippocam.backends import spinnaker_model
+    from hippocam.event_models import pynn as pynn_net
+    from hippocam.event_models.data import datasets
+    x, _ = datasets.load_split(net.dataset, "test", limit=samples)
+    pynn_net.simulate(net, x, "spinnaker-model", params)
+    return spinnaker_model.LAST_REPORT["realtime"]
+
+
+def _load_line(load: dict, samples: int, configured) -> str:
+    from hippocam.backends.spinnaker_model.graph import CELLS_PER_CORE
+    need = load["time_scale_factor"]
+    line = (f"real time (spinnaker-model, {samples} test samples, {CELLS_PER_CORE} cells per core): the busiest core "
+            f"gets {load['max_events_per_core_step']:,} synaptic events in a step (mean over steps "
+            f"{load['mean_busiest_core_events_per_step']:,.0f}); at {load['budget_events_per_ms_per_core']:,} events "
+            f"per ms per core a board run needs time_scale_factor {need}")
+    if configured is not None and configured < need:
+        line += (f"; the configured {configured:g} would lose spikes: set HIPPOCAM_SPINNAKER_TIME_SCALE={need}")
+    return line
+
+
 def cmd_map(args) -> int:  # --backend: argparse takes spinnaker only (mapping reports come from sPyNNaker)
     from hippocam.event_models import pynn as pynn_net
     from hippocam.event_models import zoo
     net, card = zoo.find_model(args.model)
     steps = _int(args.timesteps, "--timesteps", 1, 4096) if args.timesteps is not None else 8
     per_core = _int(args.neurons_per_core, "--neurons-per-core", 1, 256) if args.neurons_per_core else None
+    load_samples = _int(args.load_samples, "--load-samples", 0, 10000)
     json_path = None
     if args.json:
         json_path = output.check_writable_file(args.json, args.force)
@@ -305,6 +329,9 @@ def cmd_map(args) -> int:  # --backend: argparse takes spinnaker only (mapping r
                                  run_ms=layout.slot_steps * params.timestep_ms, neurons_per_core=per_core)
     report.update({"model": net.name, "timesteps": steps, "slot_steps": layout.slot_steps})
     print(spinnaker.format_graph_map(report, f"{net.name} (T={steps})"))
+    if load_samples:
+        report["realtime"] = _model_load(net, params, load_samples)
+        print(_load_line(report["realtime"], load_samples, report.get("time_scale_factor")))
     if json_path is not None:
         output.write_json(json_path, report)
         print(f"mapping written to {json_path}")
@@ -390,6 +417,9 @@ def register(subparsers) -> None:
     m.add_argument("--timesteps", default=None, help="T, the input steps of a sample (default: 8)")
     m.add_argument("--neurons-per-core", default=None,
                    help="at most this many cells of a population on one core (default: sPyNNaker's 256)")
+    m.add_argument("--load-samples", default="20",
+                   help="test samples run on the spinnaker-model to count each core's synaptic events per step and "
+                        "the time_scale_factor a board run needs (0: skip; default: %(default)s)")
     m.add_argument("--json", default=None, help="also write the mapping report here")
     m.add_argument("--force", action="store_true", help="overwrite the --json file")
     m.set_defaults(func=cmd_map)

@@ -53,6 +53,13 @@ def digits_map(tmp_path_factory):
 @pytest.mark.slow
 def test_digits_cnn_maps_with_cores_and_chips(digits_map):
     report = digits_map["report"]
+    # the real-time check: 20 test samples on the spinnaker-model (a virtual board runs nothing); digits-cnn's
+    # busiest cores get tens of thousands of events in a step, far beyond one core's 5,000 per ms
+    load = report["realtime"]
+    assert load["max_events_per_core_step"] > 5000 and load["steps"] == 20 * report["slot_steps"]
+    assert load["time_scale_factor"] == math.ceil(load["max_events_per_core_step"] / 5000) > 1
+    assert (f"a board run needs time_scale_factor {load['time_scale_factor']}; the configured 1 would lose spikes: "
+            f"set HIPPOCAM_SPINNAKER_TIME_SCALE={load['time_scale_factor']}") in digits_map["stdout"]
     net, _ = zoo.find_model("digits-cnn")
     graph, layout = pynn_net.to_graph(net, pynn_net.RunParams(steps=4), Timing(1.0))
     assert (report["model"], report["timesteps"], report["slot_steps"]) == ("digits-cnn", 4, layout.slot_steps)
