@@ -57,6 +57,8 @@ class GraphBackend(Backend, Protocol):
 
     #: whether ``membrane`` reads membranes back (what streaming samples through a converted network needs)
     reads_membrane: bool
+    #: whether ``build(spec, graph=)`` puts a CAM and a graph into one network (the event-to-memory pipeline)
+    links_memory: bool
     #: the shortest delay (steps) the simulator accepts
     min_delay_steps: int
     #: steps a delta-synapse hop costs beyond its delay

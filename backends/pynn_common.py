@@ -225,6 +225,8 @@ class PyNNBackend:
     min_delay_steps = 1
     #: whether ``membrane`` reads membranes here (what streaming samples through a converted network needs)
     reads_membrane: bool = False
+    #: whether ``build(spec, graph=)`` puts a CAM and a graph in one network (the event-to-memory pipeline)
+    links_memory: bool = True
     #: the first step of a sample's slot that may hold input (``graph.Timing.lead_steps``); NEST needs input later
     #: than min_delay, and every PyNN backend keeps NEST's value so that a graph has one layout on all of them
     graph_lead_steps: int = 2

@@ -35,7 +35,12 @@ def run(out_dir, backend: str = "brian2", seed: int | None = 0, log=print, model
         cues: int = 16, steps: int | None = None, ramp_steps: int = 64, calibrate: bool = True,
         data_dir=None) -> dict:
     to_memory.check_cues(cues)
-    pynn_net.streaming_backend(backend).close()       # refused here, before minutes of calibration
+    sim = pynn_net.streaming_backend(backend)          # refused here, before minutes of calibration
+    links = sim.links_memory
+    sim.close()
+    if not links:
+        raise InputError(f"backend {backend!r} does not build a memory and a converted network as one network yet; "
+                         "run event-memory on spinnaker-model (SpiNNaker's arithmetic), brian2 or nest")
     net, card = zoo.find_model(model)
     steps = steps or int(card.get("stated_steps", 8))
     if not net.dataset:

@@ -278,3 +278,32 @@ def test_evaluate_on_an_unreachable_board_is_one_line(monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "192.0.2.1" in err[0], err
     assert "did not answer within 1 s" in err[0] or "cannot be reached" in err[0]
+
+
+@pytest.mark.spinnaker
+def test_a_memory_beside_a_graph_is_refused_on_spinnaker_in_one_line(tmp_path):
+    from hippocam.cam import network
+    from hippocam.cam.profile import load as load_profile
+    spec = network.build_spec(4, 2, load_profile("spinnaker"))
+    with sp.Backend(virtual=True, reports_dir=tmp_path) as backend:
+        assert backend.links_memory is False
+        with pytest.raises(BackendError, match=r"^spinnaker: a memory and a converted network in one sPyNNaker "
+                                               r"network is not built yet; run the event-to-memory pipeline on "
+                                               r"spinnaker-model") as err:
+            backend.build(spec, graph=small_graph())
+        assert "\n" not in str(err.value)
+
+
+def test_event_memory_refuses_a_backend_that_cannot_link_before_any_data(monkeypatch, tmp_path):
+    """With a board configured the sPyNNaker backend streams (reads_membrane) but builds no memory beside a graph:
+    the experiment says so before loading data or calibrating (a stub stands in for the board)."""
+    from hippocam.event_models import pynn as pynn_net
+    from hippocam.experiments import event_memory
+    from hippocam.errors import InputError
+    closed = []
+    board = types.SimpleNamespace(links_memory=False, close=lambda: closed.append(True))
+    monkeypatch.setattr(pynn_net, "streaming_backend", lambda name: board)
+    monkeypatch.setattr(event_memory.datasets, "load_split", lambda *a, **k: pytest.fail("data was loaded"))
+    with pytest.raises(InputError, match=r"^backend 'spinnaker' does not build a memory and a converted network"):
+        event_memory.run(tmp_path, backend="spinnaker")
+    assert closed == [True]

@@ -173,8 +173,15 @@ class Backend(GraphPath, PyNNBackend):
         return out
 
     # -- life cycle ----------------------------------------------------------------------------
-    def build(self, spec, record: str = "all") -> None:
+    #: a CAM and a converted graph in one sPyNNaker network is not built here (``build(spec, graph=)`` refuses)
+    links_memory = False
+
+    def build(self, spec, record: str = "all", graph=None) -> None:
         """Check ``spec`` and the board; the network itself is created at the first run."""
+        if graph is not None:
+            raise BackendError("spinnaker: a memory and a converted network in one sPyNNaker network is not built "
+                               "yet; run the event-to-memory pipeline on spinnaker-model (SpiNNaker's arithmetic), "
+                               "brian2 or nest")
         self._begin_build()
         self.spec, self.record = spec, record
         self.timestep_ms = self.timestep_ms or spec.profile.timestep_ms

@@ -30,6 +30,7 @@ class Backend(CamModel):
     """
 
     reads_membrane = True
+    links_memory = True
     #: a hop costs its delay, as on the sPyNNaker backend: the shortest delay is one step
     min_delay_steps = 1
     delta_extra_latency_steps = 0
