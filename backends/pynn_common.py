@@ -385,21 +385,8 @@ class PyNNBackend:
         ``read_ms`` into the slot (default: its end), set the membranes of ``window_resets`` (name -> (ms into the
         slot, mV): the state before the update of the step at that time), and at its end start every population of
         ``reset`` (name -> mV) afresh (``reset_cells``). Returns (n_slots, size of read)."""
-        start, out = self.t_ms, []
         events = slot_events(slot_ms, read_ms, window_resets, self.window_reset_lag_steps * self.timestep_ms)
-        for s in range(n_slots):
-            for t, name, v in events:
-                self.run_until(start + s * slot_ms + t)
-                if name is None:
-                    out.append(np.array(self.membrane(read), dtype=float))
-                else:
-                    self.set_membrane(name, v)
-            self.run_until(start + (s + 1) * slot_ms)
-            for name, v in reset.items():
-                self.reset_cells(name, v)
-            if progress is not None:
-                progress(s + 1, n_slots)
-        return np.array(out)
+        return run_slots_stepwise(self, slot_ms, n_slots, events, reset, read, progress)
 
     def close(self) -> None:
         if not self.closed:
@@ -407,6 +394,27 @@ class PyNNBackend:
             if _live.get(self.name) is self:
                 release(self)
                 self.sim.end()
+
+
+def run_slots_stepwise(sim, slot_ms: float, n_slots: int, events: list, reset: dict, read: str,
+                       progress=None) -> np.ndarray:
+    """``run_slots`` one slot after another on any backend with ``run_until``, ``membrane``, ``set_membrane`` and
+    ``reset_cells``: in each slot the ``slot_events`` in time order, then every population of ``reset`` afresh at
+    its end. Returns the membranes read, (n_slots, size of read)."""
+    start, out = sim.t_ms, []
+    for s in range(n_slots):
+        for t, name, v in events:
+            sim.run_until(start + s * slot_ms + t)
+            if name is None:
+                out.append(np.array(sim.membrane(read), dtype=float))
+            else:
+                sim.set_membrane(name, v)
+        sim.run_until(start + (s + 1) * slot_ms)
+        for name, v in reset.items():
+            sim.reset_cells(name, v)
+        if progress is not None:
+            progress(s + 1, n_slots)
+    return np.array(out)
 
 
 def slot_events(slot_ms: float, read_ms: float | None, window_resets: dict | None, lag_ms: float = 0.0) -> list:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hippocam.backends.pynn_common import slot_events
+from hippocam.backends.pynn_common import run_slots_stepwise, slot_events
 from hippocam.backends.spinnaker import chip
 from hippocam.errors import BackendError
 
@@ -170,20 +170,7 @@ class Backend(CamModel):
                 self.t_ms += n_slots * slot_ms
                 return out
         g.slots_run["step by step"] += n_slots
-        start, out = self.t_ms, []
-        for s in range(n_slots):
-            for t, name, v in events:
-                self.run_until(start + s * slot_ms + t)
-                if name is None:
-                    out.append(self.membrane(read).copy())
-                else:
-                    self.set_membrane(name, v)
-            self.run_until(start + (s + 1) * slot_ms)
-            for name, v in reset.items():
-                self.reset_cells(name, v)
-            if progress is not None:
-                progress(s + 1, n_slots)
-        return np.array(out)
+        return run_slots_stepwise(self, slot_ms, n_slots, events, reset, read, progress)
 
     def __enter__(self) -> Backend:
         return self
