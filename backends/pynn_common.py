@@ -291,7 +291,7 @@ class PyNNBackend:
             raise
 
     def _add_graph(self, graph) -> None:
-        from .graph import CubaCells, DeltaCells, cuba_jump_nA, split_by_sign
+        from .graph import CubaCells, DeltaCells, split_by_sign
         dt = self.timestep_ms
         sim = self.sim
         jump = {}                 # weight factor of each current-based population: mV per step of i -> nA
@@ -299,13 +299,14 @@ class PyNNBackend:
         for p in graph.populations:
             if isinstance(p, (DeltaCells, CubaCells)):
                 celltype = self.delta_cell_type(p) if isinstance(p, DeltaCells) else self.cuba_cell_type(p)
-                pop = sim.Population(p.size, celltype, label=p.name, initial_values={"v": p.v_init_mV})
+                pop = sim.Population(p.size, celltype, label=p.name,
+                                     initial_values={self.membrane_variable(celltype): p.v_init_mV})
                 if p.record_spikes:
                     pop.record("spikes")
                 self.populations[p.name] = pop
                 self.set_membrane(p.name, p.v_init_mV)  # pyNN.nest leaves V_m at NEST's default otherwise
                 if isinstance(p, CubaCells):
-                    jump[p.name] = cuba_jump_nA(p, dt)
+                    jump[p.name] = self.current_weight_scale(p, celltype, dt)
                     self._current_based.add(p.name)
             else:   # no spikes yet (``set_spike_times``): pyNN's default, one empty Sequence for all
                 pop = sim.Population(p.size, sim.SpikeSourceArray(), label=p.name)
@@ -313,9 +314,10 @@ class PyNNBackend:
         self._same_step = []
         for syn in graph.projections:
             steps = round(syn.latency_ms / dt) - self.delta_extra_latency_steps
-            if syn.latency_ms == 0 and self.same_step_current_hop and syn.pre_pop == syn.post_pop and \
-                    syn.post_pop in self._current_based:
-                steps = 0
+            same_step = syn.latency_ms == 0 and self.same_step_current_hop and syn.pre_pop == syn.post_pop and \
+                syn.post_pop in self._current_based
+            if same_step:
+                steps = self.same_step_delay_steps
                 self._same_step.append(syn.name)
             elif steps < self.min_delay_steps:
                 raise BackendError(f"{self.name}: projection {syn.name} asks for a latency of {syn.latency_ms:g} ms; "
@@ -329,10 +331,29 @@ class PyNNBackend:
                 self.projections[f"{syn.name}.{receptor[:3]}"] = sim.Projection(
                     self.populations[syn.pre_pop], self.populations[syn.post_pop],
                     self.weighted_connector(np.asarray(syn.pre)[idx], np.asarray(syn.post)[idx], steps * dt, weight),
-                    sim.StaticSynapse(delay=steps * dt), receptor_type=receptor,
+                    sim.StaticSynapse(delay=steps * dt),
+                    receptor_type=self.graph_receptor(self.populations[syn.post_pop], receptor, same_step),
                     label=f"{syn.name}.{receptor[:3]}")
                 del weight
         self.after_graph_build(graph)
+
+    def membrane_variable(self, celltype) -> str:
+        """The name of the membrane among ``celltype``'s initial values (PyNN's standard cells: v)."""
+        return "v"
+
+    def current_weight_scale(self, cells, celltype, timestep_ms: float) -> float:
+        """What a weight onto ``cells`` (mV per step of their current, ``backends.graph.CubaCells``) is multiplied
+        by for ``celltype``: the current jump (nA) of IF_curr_exp."""
+        from .graph import cuba_jump_nA
+        return cuba_jump_nA(cells, timestep_ms)
+
+    #: the delay (steps) of a ``same_step_current_hop`` projection: none where a pathway runs after the threshold
+    same_step_delay_steps = 0
+
+    def graph_receptor(self, post, receptor: str, same_step: bool) -> str:
+        """The receptor type, on population ``post``, of a graph projection's ``receptor`` ("excitatory" or
+        "inhibitory", the sign ``signed_weight`` gives) half; ``same_step``: a ``same_step_current_hop``."""
+        return receptor
 
     def cuba_cell_type(self, cells):
         """The simulator's IF_curr_exp for a ``backends.graph.CubaCells``, integrated exactly, no refractory time:

@@ -85,14 +85,32 @@ def test_the_reset_option_gives_snntorchs_subtraction_on_brian2(tmp_path):
 
 
 @pytest.mark.nest
-def test_nest_refuses_reset_by_subtraction_in_one_line_before_writing(tmp_path, capsys):
+def test_the_command_runs_a_subtracting_graph_on_nest_as_snntorch_did(tmp_path):
+    graph = DATA / "snntorch_lif_subtract.nir"
+    f = np.load(graph.with_suffix(".npz"))
+    np.save(tmp_path / "x.npy", f["input"])
+    assert run(graph, "--input", tmp_path / "x.npy", "--dt-ms", 0.1, "--time-unit", "s", "--reset", "subtract",
+               "--backend", "nest", "--out", tmp_path / "n.npz") == 0
+    for key in ("spikes/1", "spikes/3"):
+        np.testing.assert_array_equal(np.load(tmp_path / "n.npz")[key], f[key])
+
+
+@pytest.mark.nest
+def test_nest_without_a_compiler_refuses_a_subtracting_graph_in_one_line_before_writing(tmp_path, capsys,
+                                                                                        monkeypatch):
+    """hippocam's NEST cell model (reset by subtraction) is compiled on first use: with no compiler and nothing
+    compiled yet, exit 2 and one line naming the population, the compiler and what to do; nothing written."""
+    monkeypatch.setenv("HIPPOCAM_NEST_CELLS_DIR", str(tmp_path / "cells"))
+    monkeypatch.setenv("CXX", "no-such-compiler")
     graph = DATA / "snntorch_lif_subtract.nir"
     np.save(tmp_path / "x.npy", np.load(graph.with_suffix(".npz"))["input"])
     assert run(graph, "--input", tmp_path / "x.npy", "--dt-ms", 0.1, "--time-unit", "s", "--reset", "subtract",
                "--backend", "nest", "--out", tmp_path / "n.npz") == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "layer 1: it resets by subtraction" in err and "brian2 or in refsim" in err
-    assert not (tmp_path / "n.npz").exists()
+    assert len(err.splitlines()) == 1
+    assert "population L0, which resets by subtraction" in err and "'no-such-compiler' was not found" in err
+    assert err.endswith("or run on brian2")
+    assert not (tmp_path / "n.npz").exists() and not (tmp_path / "cells").exists()
 
 
 def test_a_silent_network_gets_a_note_on_the_units(tmp_path, capsys):

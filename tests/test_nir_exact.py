@@ -263,26 +263,34 @@ def recurrent_loop_late(trains, w, v_rec):
 
 
 @pytest.mark.slow
+@BACKENDS
 @pytest.mark.parametrize("seed", [6, 7])
-def test_a_recurrent_cubalif_layer_on_brian2_follows_the_nir_equations_step_for_step(seed):
-    """Brian2 jumps the currents with a layer's own spikes in the step they fire (``same_step_current_hop``):
-    the membrane feels them in the next step, as NIR's equations say."""
+def test_a_recurrent_cubalif_layer_on_a_backend_follows_the_nir_equations_step_for_step(seed, backend):
+    """A layer's own spikes reach its currents in time for the membrane to feel them in the next step, as NIR's
+    equations say (``same_step_current_hop``): Brian2 jumps the currents in the step they fire; NEST sends them
+    with its shortest delay, a step, to hippocam's cell model, whose "recurrent" receptor joins the current in the
+    step of arrival (``backends/nest/extension.py``)."""
     from hippocam.experiments import nir_cli
     w, v_rec, rng = recurrent_case(seed)
     trains = (rng.random((30, 6, 3)) < 0.5).astype(np.float32)
     net = reader.read(recurrent_graph(w, v_rec, "CubaLIF"), dt_ms=1.0, time_unit="ms")
-    got = nir_cli.run_backend(net, trains, "brian2", 1.0)["spikes/cell"]
+    got = nir_cli.run_backend(net, trains, backend, 1.0)["spikes/cell"]
     np.testing.assert_array_equal(got.sum(axis=0), recurrent_loop(trains, w, v_rec, "CubaLIF"))
     np.testing.assert_array_equal(got, nir_cli.run_refsim(net, trains)["spikes/cell"])
     assert not np.array_equal(got, recurrent_loop_late(trains, w, v_rec))     # a step late would show
 
 
-def test_recurrence_a_backend_cannot_time_is_refused_naming_the_layers():
+def test_what_a_backend_cannot_time_or_reset_is_refused_naming_the_layers():
     w, v_rec, _ = recurrent_case()
     cuba = reader.read(recurrent_graph(w, v_rec, "CubaLIF"), dt_ms=1.0, time_unit="ms")
     with pytest.raises(InputError, match="layer cell: recurrent weights onto a layer with a synaptic current.*"
-                                         "run this graph on brian2 or in refsim"):
+                                         "run this graph on brian2, nest or in refsim"):
         pynn_net.to_graph(cuba, pynn_net.RunParams(steps=4), pynn_net.convert.Timing(1.0))
+    subtracting = reader.read(recurrent_graph(w, v_rec, "LIF"), dt_ms=1.0, time_unit="ms", reset="subtract")
+    with pytest.raises(InputError, match=r"^layer cell: it resets by subtraction, which this backend's cells cannot"
+                                         r".*run the graph on brian2, nest or in refsim$"):
+        pynn_net.to_graph(subtracting, pynn_net.RunParams(steps=4),
+                          pynn_net.convert.Timing(1.0, resets=("value",)))
     lif = nir.LIF(tau=np.full(2, 4.0), r=np.full(2, 4.0), v_leak=np.zeros(2), v_threshold=np.ones(2),
                   v_reset=np.zeros(2))
     loop = nir.NIRGraph(nodes={

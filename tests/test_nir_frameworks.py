@@ -95,30 +95,13 @@ def test_norses_cubalif_as_written_is_not_norses_network():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["brian2", "nest"])
-@pytest.mark.parametrize("name", [n for n in FIXTURES if n not in SUBTRACT])
+@pytest.mark.parametrize("name", FIXTURES)
 def test_a_backend_reproduces_the_frameworks_spikes_step_for_step(name, backend):
+    """Both reset rules: Brian2's cells subtract (``DeltaCells.reset``), NEST's subtracting layers are hippocam's
+    own NEST cell model (``backends/nest/extension.py``)."""
     f, want = fixture(name)
     got = nir_cli.run_backend(read(name), f["input"], backend, float(f["dt_ms"]))
     assert_same_spikes(got, want)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", SUBTRACT)
-def test_brian2_reproduces_a_subtracting_frameworks_spikes_step_for_step(name):
-    """Brian2's cells subtract (``DeltaCells.reset``): snnTorch's, Norse's and Sinabs' reset by subtraction."""
-    f, want = fixture(name)
-    got = nir_cli.run_backend(read(name), f["input"], "brian2", float(f["dt_ms"]))
-    assert_same_spikes(got, want)
-
-
-@pytest.mark.nest
-@pytest.mark.parametrize("name", SUBTRACT)
-def test_nest_refuses_reset_by_subtraction_in_one_line_naming_the_node_and_what_to_do(name):
-    f, _ = fixture(name)
-    first = next(k for k in sorted(f.files) if k.startswith("spikes/")).split("/")[1]
-    with pytest.raises(InputError, match=rf"^layer {first}: it resets by subtraction.*run the graph on brian2 or in "
-                                         r"refsim$"):
-        nir_cli.run_backend(read(name), f["input"], "nest", float(f["dt_ms"]))
 
 
 # -- live exports, where the frameworks are installed --------------------------------------------------------------

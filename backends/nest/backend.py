@@ -24,6 +24,7 @@ import numpy as np
 
 from hippocam.errors import BackendError
 from ..pynn_common import PyNNBackend, slot_events
+from . import extension
 from .connectors import bulk_connector_class, connect_parrots
 from .ranks import gather_events, gather_values, num_processes, patch_pynn, settle_kernel_for_ranks
 from .recording import lazy_recorder_class, split_by_index
@@ -48,6 +49,7 @@ class Backend(PyNNBackend):
         super().__init__(timestep_ms)
         self.operation_grid_ms = 0.0
         self._graph_recorders = 0   # spike recorders to make before a graph's cells (``_lazy_recorders``)
+        self._own_cells: dict[str, str] = {}   # populations of hippocam's cell model, with why (``build_graph``)
 
     def import_simulator(self):
         os.environ.setdefault("PYNEST_QUIET", "1")  # read when nest is first imported
@@ -88,15 +90,58 @@ class Backend(PyNNBackend):
         NEST updates each of them every step (about 7% of Simulate at 64 x 64, recording nothing).
         """
         self.operation_grid_ms = spec.profile.hints.operation_grid_ms
+        self._own_cells = {} if graph is None else extension.needs(graph)
         with self._lazy_recorders(graph):
             super().build(spec, record, graph)
         if record == "all":
             self.populations["IN"].record("spikes")
 
     def build_graph(self, graph) -> None:
-        """As the common layer, with the recorders of ``build``."""
+        """As the common layer, with the recorders of ``build``; populations NEST's own cells cannot be get
+        hippocam's (``extension``)."""
+        self._own_cells = extension.needs(graph)
         with self._lazy_recorders(graph):
             super().build_graph(graph)
+
+    # NEST's cells reset to a value, and its current moves the membrane a step after a spike arrives, so a layer's
+    # own spikes, sent with the shortest delay (a step), would act a step late: such populations are hippocam's
+    # ``extension.MODEL``, which subtracts, and whose "recurrent" receptor joins the current in the step of arrival
+    graph_resets = ("value", "subtract")
+    same_step_current_hop = True
+    same_step_delay_steps = 1
+
+    def delta_cell_type(self, cells):
+        return self._own_cell_type(cells, None) if cells.name in self._own_cells else super().delta_cell_type(cells)
+
+    def cuba_cell_type(self, cells):
+        if cells.name in self._own_cells:
+            return self._own_cell_type(cells, cells.tau_syn_ms)
+        return super().cuba_cell_type(cells)
+
+    def _own_cell_type(self, cells, tau_syn_ms: float | None):
+        dt = self.timestep_ms
+        # what a spike subtracts is v_thresh - v_reset, as Brian2's cells compute it (0 makes the model reset)
+        v_sub = cells.v_thresh_mV - cells.v_reset_mV if cells.reset == "subtract" else 0.0
+        celltype = self.sim.native_cell_type(extension.MODEL)
+        # weights in mV, as IF_curr_delta's: pyNN.nest's nA -> pA scaling of synapses is undone (and the bulk
+        # connector then hands NEST the given weights untouched)
+        celltype.receptor_scale = 1e-3
+        return celltype(
+            E_L=cells.v_rest_mV, V_th=cells.v_thresh_mV, V_reset=cells.v_reset_mV, V_sub=v_sub,
+            decay_m=math.exp(-dt / cells.tau_m_ms), decay_syn=0.0 if tau_syn_ms is None else math.exp(-dt / tau_syn_ms))
+
+    def membrane_variable(self, celltype) -> str:
+        return "V_m" if _is_own(celltype) else super().membrane_variable(celltype)
+
+    def current_weight_scale(self, cells, celltype, timestep_ms: float) -> float:
+        # the model takes a current's weights as they are: mV per step of its current
+        return 1.0 if _is_own(celltype) else super().current_weight_scale(cells, celltype, timestep_ms)
+
+    def graph_receptor(self, post, receptor: str, same_step: bool) -> str:
+        if not _is_own(post.celltype):
+            return super().graph_receptor(post, receptor, same_step)
+        # the model takes signed weights on one receptor per timing
+        return "recurrent" if same_step else "current" if post.label in self._current_based else "delta"
 
     @contextlib.contextmanager
     def _lazy_recorders(self, graph):
@@ -114,6 +159,8 @@ class Backend(PyNNBackend):
 
     def after_graph_setup(self) -> None:
         super().after_graph_setup()
+        if self._own_cells:   # NEST loads a module only before the first node
+            extension.install(_nest(), next(iter(self._own_cells.values())))
         pool = lazy_recorder_class().spike_detector_class.pool
         pool[:] = [_nest().Create("spike_recorder") for _ in range(self._graph_recorders)]
 
@@ -326,3 +373,7 @@ class Backend(PyNNBackend):
 def _nest():
     import nest
     return nest
+
+
+def _is_own(celltype) -> bool:
+    return getattr(celltype, "nest_model", None) == extension.MODEL

@@ -144,7 +144,7 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
         cells = _cells(layer, f"L{i}", size, params)
         if cells.reset not in timing.resets:     # before a backend is built: named as in the graph
             raise InputError(f"layer {layer.name}: it resets by subtraction, which this backend's cells cannot (they "
-                             "reset to a value); run the graph on brian2 or in refsim")
+                             "reset to a value); run the graph on brian2, nest or in refsim")
         pops.append(cells)
         matrices = layer_matrices(net, i)
         for (src, lag), m in matrices.items():
@@ -201,7 +201,7 @@ def _check_recurrence(net: Net, timing: Timing) -> None:
     """Recurrent weights a backend can build in refsim's time: a layer's own. A spike of step t acts in step t + 1
     (one hop); round a loop through other layers refsim takes one step, a backend a hop per layer. A current-based
     cell feels a current one step late (``CUBA_EXTRA_STEPS``), so its own spikes need a hop of no time: a backend
-    with ``Timing.same_step_current_hop`` (Brian2) jumps the currents in the spike's step."""
+    with ``Timing.same_step_current_hop`` (Brian2, NEST) jumps the currents in time for the next step."""
     for i, layer in enumerate(net.layers):
         for src, _ in layer.inputs:
             if src > i:
@@ -211,7 +211,7 @@ def _check_recurrence(net: Net, timing: Timing) -> None:
             if src == i and _current_based(layer) and not timing.same_step_current_hop:
                 raise InputError(f"layer {layer.name}: recurrent weights onto a layer with a synaptic current "
                                  "(CubaLIF) cannot keep refsim's timing on this backend, whose current moves the "
-                                 "membrane one step late; run this graph on brian2 or in refsim")
+                                 "membrane one step late; run this graph on brian2, nest or in refsim")
 
 
 def _cells(layer, name: str, size: int, params: RunParams):
