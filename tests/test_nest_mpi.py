@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hippocam.cam import scenario, workloads
@@ -205,3 +206,18 @@ def test_event_evaluate_on_two_ranks_equals_one_process_and_the_reference(tmp_pa
     assert two["accuracy"] == one["accuracy"] == two["reference_accuracy"]
     assert two["spikes_per_sample"] == one["spikes_per_sample"] == two["reference_spikes_per_sample"]
     assert all(two["layers_spike_exact"])
+
+
+@_ranks
+def test_a_subtracting_nir_graph_on_two_ranks_reproduces_snntorch(tmp_path):
+    """hippocam's own NEST cell model (compiled with mpicxx against the MPI NEST) on 2 ranks: snnTorch's spikes, every
+    layer and step, as on one process."""
+    data = Path(__file__).parent / "data"
+    fixture = np.load(data / "snntorch_lif_subtract.npz")
+    np.save(tmp_path / "x.npy", fixture["input"])
+    run = mpirun(2, ["nir", "run", str(data / "snntorch_lif_subtract.nir"), "--input", "x.npy", "--dt-ms", "0.1",
+                     "--time-unit", "s", "--reset", "subtract", "--backend", "nest", "--out", "n.npz"], tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = np.load(tmp_path / "n.npz")
+    for key in ("spikes/1", "spikes/3"):
+        np.testing.assert_array_equal(got[key], fixture[key])

@@ -6,9 +6,9 @@ it arrives in: neither reset by subtraction nor a layer's own recurrent currents
 ``delta`` (acts on V in the step of arrival), ``current`` (joins the current a step later, as IF_curr_exp's) and
 ``recurrent`` (joins the current in the step of arrival).
 
-The module is compiled with the C++ compiler ``CXX`` names (default ``g++``; C++20, as NEST 3.10's headers need)
-against the headers pip's NEST ships, once per NEST build and source, into ``HIPPOCAM_NEST_CELLS_DIR`` (default
-``~/.cache/hippocam/nest-cells``); about 5 s. Without a compiler the graphs that need it are refused in one line.
+The module is compiled with the C++ compiler ``CXX`` names (default ``g++``, ``mpicxx`` for a NEST built with MPI;
+C++20, as NEST 3.10's headers need) against the headers NEST ships, once per NEST build and source, into
+``HIPPOCAM_NEST_CELLS_DIR`` (default ``~/.cache/hippocam/nest-cells``); about 5 s. Without a compiler the graphs that need it are refused in one line.
 """
 from __future__ import annotations
 
@@ -65,11 +65,13 @@ def _library(nest, why: str) -> Path:
     target = _cache_dir() / key / "hippocam_cells.so"
     if target.exists():
         return target
-    compiler = os.environ.get("CXX", "g++")
+    # a NEST built with MPI includes mpi.h in its headers: its compiler wrapper knows where that is
+    with_mpi = "#define HAVE_MPI 1" in (include / "config.h").read_text(errors="replace")
+    compiler = os.environ.get("CXX", "mpicxx" if with_mpi else "g++")
     if shutil.which(compiler) is None:
+        need = "the MPI compiler wrapper of the MPI NEST was built with (mpicxx)" if with_mpi else "g++ (10 or later)"
         raise BackendError(f"nest: {why} needs hippocam's NEST cell model, compiled on first use with a C++20 "
-                           f"compiler; {compiler!r} was not found: install g++ (10 or later) or set CXX, or run on "
-                           "brian2")
+                           f"compiler; {compiler!r} was not found: install {need} or set CXX, or run on brian2")
     target.parent.mkdir(parents=True, exist_ok=True)
     # compiled to a temporary name and renamed: MPI ranks may build at once, and a half-written library never loads
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
