@@ -282,6 +282,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     output.quiet_other_ranks()  # under mpirun only rank 0 prints and writes
+    output.plain_warnings()
     try:
         args = parser().parse_args(argv)
     except SystemExit as done:  # --help (0) or a usage error (2): a status, also when called in-process

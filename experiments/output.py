@@ -29,6 +29,21 @@ def quiet_other_ranks() -> None:
     sys.stdout = sys.stderr = open(os.devnull, "w")
 
 
+def plain_warnings() -> None:
+    """hippocam's own warnings (a unit that looks wrong, a type check skipped) as one line each, as its errors are;
+    other libraries' warnings keep Python's form, which names their source."""
+    import warnings
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if f"{os.sep}hippocam{os.sep}" in str(filename):
+            import sys
+            print(f"hippocam: warning: {message}", file=file or sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+    warnings.showwarning = show
+
+
 def other_ranks_aside(args) -> None:
     """Under MPI, ranks other than 0 write into a private temporary folder (removed at exit): the output options
     ``args`` gives are pointed there. Rank 0 checks the real paths for all (``_agreed``)."""

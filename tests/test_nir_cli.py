@@ -160,6 +160,26 @@ def test_info_lists_nodes_and_what_they_become(capsys):
     assert "membrane decay 0.9/step" in out       # tau = 1e-4 s / (1 - 0.9) at a 0.1 ms step
 
 
+def test_info_reads_a_graph_failing_nirs_type_check_as_run_does_and_warns_in_one_line(tmp_path, capsys):
+    """Rockpool's exports fail NIR's own type check (an Output of [1, 1, 1] after a layer of [1]); ``run`` reads
+    them without it, and so must ``info``. The warning is one line, as an error is."""
+    graph = tmp_path / "rockpool.nir"
+    nir.write(str(graph), nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([1])}), "fc": nir.Linear(weight=np.array([[2.0]])),
+        "lif": nir.LIF(tau=np.full(1, 2e-2), r=np.full(1, 20.0), v_leak=np.zeros(1), v_threshold=np.ones(1),
+                       v_reset=np.zeros(1)),
+        "output": nir.Output(output_type={"output": np.array([1, 1, 1])})},
+        edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")], type_check=False))
+    with pytest.raises(ValueError, match="type mismatch"):
+        nir.read(str(graph))                                   # the file really fails NIR's check
+    assert main(["nir", "info", str(graph), "--time-unit", "s"]) == 0
+    out, err = capsys.readouterr()
+    assert "lif: LIF, in 1 out 1" in out
+    warning = [line for line in err.splitlines() if "type check" in line]
+    assert len(warning) == 1 and warning[0].startswith("hippocam: warning: ") and "type_check=False" in warning[0]
+    assert "UserWarning" not in err and "read_file(" not in err          # no Python warning with its source line
+
+
 def test_info_says_why_a_graph_is_refused(tmp_path, capsys):
     graph = tmp_path / "thr.nir"
     nir.write(str(graph), nir.NIRGraph(nodes={

@@ -107,6 +107,29 @@ def test_a_graph_failing_nirs_type_check_is_read_without_it(tmp_path):
     assert count.sum() > 0
 
 
+def test_an_input_written_with_a_batch_axis_of_one_runs_as_the_input_it_holds():
+    """Rockpool's default export writes Input (1, n) before an Affine that takes n: the chain's values come out
+    (1, m) for m neurons. Read as written, refsim gives the spikes of the same graph with Input (n,)."""
+    rng = np.random.default_rng(12)
+    w, b = rng.normal(0.5, 0.6, (4, 3)), rng.normal(0.1, 0.1, 4)
+
+    def graph(input_shape):
+        return nir.NIRGraph(nodes={
+            "input": nir.Input(input_type={"input": np.array(input_shape)}), "fc": nir.Affine(weight=w, bias=b),
+            "lif": nir.LIF(tau=np.full(4, 4.0), r=np.full(4, 4.0), v_leak=np.zeros(4), v_threshold=np.ones(4),
+                           v_reset=np.zeros(4)),
+            "output": nir.Output(output_type={"output": np.array([4])})},
+            edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")], type_check=False)
+    trains = (rng.random((20, 5, 3)) < 0.5).astype(np.uint8)
+    plain = refsim.simulate(reader.read(graph([3]), dt_ms=1.0, time_unit="ms"), None, refsim.SimParams(steps=20),
+                            trains=trains)
+    batched = reader.read(graph([1, 3]), dt_ms=1.0, time_unit="ms")
+    assert batched.input_shape == (1, 3)
+    got = refsim.simulate(batched, None, refsim.SimParams(steps=20), trains=trains.reshape(20, 5, 1, 3))
+    assert plain.counts[0].sum() > 0
+    np.testing.assert_array_equal(got.counts[0], plain.counts[0])
+
+
 def lif_loop(trains, w, decay, jump, threshold, reset):
     v = np.zeros((trains.shape[1], w.shape[0]))
     count = np.zeros_like(v)

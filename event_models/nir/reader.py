@@ -258,6 +258,12 @@ def _check_if_jump(name, jump, dt_ms, time_unit):
                   f"the layer will hardly fire (or fire at every input): {fix}", UnitWarning, stacklevel=3)
 
 
+def read_file(source):
+    """The NIR graph in the file ``source``, read as ``read`` reads it: again without NIR's type check (and a
+    warning) when only that fails; InputError when it is no NIR file."""
+    return _read_file(_nir(), source)
+
+
 def _read_file(nir, source):
     try:
         return nir.read(str(source))

@@ -23,7 +23,7 @@ from hippocam import files
 from hippocam.errors import InputError
 
 # chain_delay is re-exported: the PyNN conversion imports it from here
-from .ops import WEIGHTED, Op, apply_chain, chain_delay, from_record, op_array, to_record  # noqa: F401
+from .ops import WEIGHTED, Op, apply_chain, apply_chain_to, chain_delay, from_record, op_array, to_record  # noqa: F401
 
 FORMAT = "hippocam-event-net"
 VERSION = 1
@@ -101,7 +101,7 @@ def layer_input(layer: Layer, acts: list, x) -> np.ndarray:
     """Sum of the layer's chains applied to their sources (index -1 = the net's input ``x``)."""
     total = 0.0
     for src, chain in layer.inputs:
-        total = total + apply_chain(chain, x if src < 0 else acts[src])
+        total = total + apply_chain_to(chain, x if src < 0 else acts[src], layer.shape)
     return total
 
 

@@ -196,6 +196,13 @@ def apply_chain(chain, x: np.ndarray) -> np.ndarray:
     return x
 
 
+def apply_chain_to(chain, x: np.ndarray, shape) -> np.ndarray:
+    """``apply_chain``, laid out as (B, *shape) of the target layer: a graph may give a chain's values in another
+    layout of the same size (an Input written with a batch axis of 1, (1, n), into n neurons)."""
+    y = apply_chain(chain, x)
+    return y.reshape((y.shape[0],) + tuple(shape))
+
+
 def chain_delay(chain) -> int:
     """Steps of delay along a chain (its ``Delay`` ops)."""
     return sum(op.steps for op in chain if isinstance(op, Delay))

@@ -25,7 +25,7 @@ from hippocam.errors import InputError
 
 from hippocam.event_models.data import encodings
 from .net import Net, bias_term, check_input, default_batch
-from .ops import apply_chain, chain_delay, indicator_chain
+from .ops import apply_chain, apply_chain_to, chain_delay, indicator_chain
 
 RESETS = ("subtract", "value")
 MODES = ("binary", "multispike")
@@ -126,7 +126,7 @@ def simulate(net: Net, counts: np.ndarray | None, params: SimParams = SimParams(
                 for j, (src, chain) in enumerate(layer.inputs):
                     if src < 0 and x_current is not None:
                         if (i, j) not in steady:
-                            steady[(i, j)] = apply_chain(chain, x_current)
+                            steady[(i, j)] = apply_chain_to(chain, x_current, layer.shape)
                         cur = cur + steady[(i, j)]
                     else:
                         lag = delays[i][j]
@@ -136,7 +136,7 @@ def simulate(net: Net, counts: np.ndarray | None, params: SimParams = SimParams(
                             continue
                         else:
                             pre = x_steps[t - lag].astype(float) if src < 0 else history[src][t - lag]
-                        cur = cur + apply_chain(chain, pre)
+                        cur = cur + apply_chain_to(chain, pre, layer.shape)
                 neuron = layer.neuron
                 if neuron is None:
                     v[i] += cur
