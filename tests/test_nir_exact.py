@@ -257,7 +257,7 @@ def test_a_loop_through_two_layers_waits_one_step_at_the_edge_that_closes_it():
 
 
 @pytest.mark.slow
-@BACKENDS
+@pytest.mark.parametrize("backend", ["brian2", "nest", "spinnaker-model"])
 def test_a_recurrent_lif_layer_on_a_backend_matches_refsim_spike_for_spike(backend):
     w, v_rec, _ = recurrent_case()
     net = reader.read(recurrent_graph(w, v_rec, "LIF"), dt_ms=1.0, time_unit="ms", levels=8)
