@@ -74,25 +74,16 @@ def test_the_reset_option_gives_snntorchs_subtraction(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_reset_option_gives_snntorchs_subtraction_on_brian2(tmp_path):
+@pytest.mark.parametrize("backend", ["brian2", "nest"])
+def test_the_reset_option_gives_snntorchs_subtraction_on_a_backend(tmp_path, backend):
+    """Brian2's cells subtract; NEST's subtracting layers are hippocam's own cell model."""
     graph = DATA / "snntorch_lif_subtract.nir"
     f = np.load(graph.with_suffix(".npz"))
     np.save(tmp_path / "x.npy", f["input"])
     assert run(graph, "--input", tmp_path / "x.npy", "--dt-ms", 0.1, "--time-unit", "s", "--reset", "subtract",
-               "--backend", "brian2", "--out", tmp_path / "b.npz") == 0
+               "--backend", backend, "--out", tmp_path / "b.npz") == 0
     for key in ("spikes/1", "spikes/3"):
         np.testing.assert_array_equal(np.load(tmp_path / "b.npz")[key], f[key])
-
-
-@pytest.mark.nest
-def test_the_command_runs_a_subtracting_graph_on_nest_as_snntorch_did(tmp_path):
-    graph = DATA / "snntorch_lif_subtract.nir"
-    f = np.load(graph.with_suffix(".npz"))
-    np.save(tmp_path / "x.npy", f["input"])
-    assert run(graph, "--input", tmp_path / "x.npy", "--dt-ms", 0.1, "--time-unit", "s", "--reset", "subtract",
-               "--backend", "nest", "--out", tmp_path / "n.npz") == 0
-    for key in ("spikes/1", "spikes/3"):
-        np.testing.assert_array_equal(np.load(tmp_path / "n.npz")[key], f[key])
 
 
 @pytest.mark.nest
