@@ -82,3 +82,17 @@ def test_the_module_is_built_with_nests_string_abi(tmp_path, symbol, abi):
     kernel = tmp_path / "nestkernel_api.so"
     kernel.write_bytes(b"\0std::__cxx11::list\0" + symbol + b"\0")
     assert extension._cxx11_abi(kernel) == abi
+
+
+@pytest.mark.nest
+def test_a_cache_folder_that_cannot_be_written_is_refused_in_one_line(tmp_path, monkeypatch):
+    import nest
+
+    from hippocam.errors import BackendError
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("HIPPOCAM_NEST_CELLS_DIR", str(blocker / "cells"))
+    nest.ResetKernel()
+    with pytest.raises(BackendError, match=r"^nest: this test needs .* cannot be written .*set HIPPOCAM_NEST_CELLS_DIR"
+                                           r" to a writable folder$"):
+        extension.install(nest, "this test")

@@ -72,9 +72,15 @@ def _library(nest, why: str) -> Path:
         need = "the MPI compiler wrapper of the MPI NEST was built with (mpicxx)" if with_mpi else "g++ (10 or later)"
         raise BackendError(f"nest: {why} needs hippocam's NEST cell model, compiled on first use with a C++20 "
                            f"compiler; {compiler!r} was not found: install {need} or set CXX, or run on brian2")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # compiled to a temporary name and renamed: MPI ranks may build at once, and a half-written library never loads
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # compiled to a temporary name and renamed: MPI ranks may build at once, and a half-written library never
+        # loads
+        fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    except OSError as err:
+        raise BackendError(f"nest: {why} needs hippocam's NEST cell model, compiled into {target.parent}, which "
+                           f"cannot be written ({err.strerror}); set HIPPOCAM_NEST_CELLS_DIR to a writable folder"
+                           ) from None
     os.close(fd)
     cmd = [compiler, "-O2", "-std=c++20", "-shared", "-fPIC", f"-D_GLIBCXX_USE_CXX11_ABI={_cxx11_abi(kernel)}",
            f"-I{include}", f"-I{include.parent}", str(SOURCE), "-o", tmp, str(kernel), f"-Wl,-rpath,{package}"]
