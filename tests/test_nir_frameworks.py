@@ -1,7 +1,7 @@
-"""Graphs that snnTorch, Norse and Sinabs exported themselves, against those frameworks' own spikes: refsim, Brian2
-and NEST must reproduce every layer's spikes in every step. The fixtures (tests/data/make_*_fixtures.py, layout in
-tests/data/framework_fixture.py) are files the frameworks wrote, so CI checks them without installing them; where
-snnTorch or Norse is importable, a live export is checked too."""
+"""Graphs that snnTorch, Norse, Sinabs and Rockpool exported themselves, against those frameworks' own spikes:
+refsim, Brian2 and NEST must reproduce every layer's spikes in every step. The fixtures (tests/data/make_*_fixtures.py,
+layout in tests/data/framework_fixture.py) are files the frameworks wrote, so CI checks them without installing them;
+where snnTorch or Norse is importable, a live export is checked too."""
 import sys
 from pathlib import Path
 
@@ -25,17 +25,30 @@ def fixture(name):
     return f, want
 
 
-def read(name, reset=None, as_written=False):
-    """The fixture's net, read as its npz says; a ``w_in`` there (Norse's CubaLIF) is set first unless
-    ``as_written``."""
+def read(name, reset=None, as_written=False, leave_out=()):
+    """The fixture's net, read as its npz says, with the fields its exporter left out set first (unless
+    ``as_written``; ``leave_out`` names patches to skip, e.g. ``("w_rec",)``): a scalar ``w_in`` (Norse's CubaLIF)
+    on every CubaLIF node, a ``w_in/NODE`` on that node, and a ``w_rec/NODE`` as a ``nir.Linear`` from the node's
+    spikes back to itself. A patched graph is read without NIR's type check, which Rockpool's graphs fail."""
     f, _ = fixture(name)
     reset = str(f["reset"]) if reset is None else reset
     graph = str(DATA / f"{name}.nir")
-    if "w_in" in f.files and not as_written:
-        graph = nir.read(graph)
-        for node in graph.nodes.values():
-            if type(node).__name__ == "CubaLIF":
-                node.w_in = np.full(np.shape(node.tau_syn), float(f["w_in"]))
+    patches = [k for k in f.files if k == "w_in" or k.startswith(("w_in/", "w_rec/"))]
+    patches = [] if as_written else [k for k in patches if k.split("/")[0] not in leave_out]
+    if patches:
+        graph = nir.read(graph, type_check=False)
+        for key in patches:
+            kind, _, node = key.partition("/")
+            if kind == "w_in":
+                cubas = [graph.nodes[node]] if node else [n for n in graph.nodes.values()
+                                                          if type(n).__name__ == "CubaLIF"]
+                for cuba in cubas:
+                    assert type(cuba).__name__ == "CubaLIF", key
+                    cuba.w_in = np.broadcast_to(np.asarray(f[key], np.float64), np.shape(cuba.tau_syn)).copy()
+            else:
+                assert node in graph.nodes and f"{node}_w_rec" not in graph.nodes, key
+                graph.nodes[f"{node}_w_rec"] = nir.Linear(weight=np.asarray(f[key]))
+                graph.edges += [(node, f"{node}_w_rec"), (f"{node}_w_rec", node)]
     return nir_cli.read_net(graph, float(f["dt_ms"]), str(f["time_unit"]), str(f["integrator"]),
                             None if reset == "value" else reset)
 
@@ -51,7 +64,7 @@ def assert_same_spikes(got: dict, want: dict):
 
 def test_every_framework_and_both_reset_rules_have_fixtures():
     frameworks = {str(np.load(DATA / f"{n}.npz")["framework"]) for n in FIXTURES}
-    assert frameworks == {"snntorch", "norse", "sinabs"}
+    assert frameworks == {"snntorch", "norse", "sinabs", "rockpool"}
     assert SUBTRACT and len(SUBTRACT) < len(FIXTURES)
 
 
@@ -91,6 +104,16 @@ def test_norses_cubalif_as_written_is_not_norses_network():
     f, want = fixture("norse_cubalif")
     got = nir_cli.run_refsim(read("norse_cubalif", as_written=True), f["input"])
     assert got["spikes/1"].sum() < want["spikes/1"].sum() / 2
+
+
+def test_rockpools_recurrent_cubalif_as_written_is_not_rockpools_network():
+    """Rockpool 3.1 writes no recurrent weights (docs/nir.md): read with w_in set but without the w_rec the fixture
+    records, the recurrent layer's spikes are not Rockpool's; the recorded w_rec is what makes the tests above
+    exact."""
+    f, want = fixture("rockpool_cubalif_rec")
+    assert [k for k in f.files if k.startswith("w_rec/")] == ["w_rec/1_LIFTorch"]
+    got = nir_cli.run_refsim(read("rockpool_cubalif_rec", leave_out=("w_rec",)), f["input"])
+    assert np.sum(got["spikes/1_LIFTorch"] != want["spikes/1_LIFTorch"]) > 0.05 * want["spikes/1_LIFTorch"].size
 
 
 @pytest.mark.slow
