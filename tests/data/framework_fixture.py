@@ -10,7 +10,10 @@ A fixture NAME is two files: NAME.nir, as the framework's exporter wrote it, and
 * ``dt_ms``, ``time_unit``, ``reset``, ``integrator``: how to read the graph (``hippocam nir run`` options) so that
   it is the network the framework ran; ``framework``, ``version``: who wrote it;
 * ``w_in`` (optional): the CubaLIF w_in the exporter should have written (Norse 1.1 leaves it at 1): set it on
-  every CubaLIF node before reading.
+  every CubaLIF node before reading; ``w_in/NODE`` (optional): the same for one node (Rockpool 3.1, whose layers
+  need different values);
+* ``w_rec/NODE`` (optional): the recurrent weights the exporter left out (Rockpool 3.1 writes none), as a NIR
+  Linear's (out, in) weight: add a Linear from NODE to itself before reading.
 """
 from __future__ import annotations
 
