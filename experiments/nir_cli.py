@@ -230,13 +230,19 @@ def cmd_info(args) -> int:
     net = read_net(graph, args.dt_ms, args.time_unit, args.integrator, args.reset)   # refusal: exit 2
     print(f"imports at dt {args.dt_ms:g} ms, time constants in {args.time_unit}: {len(net.layers)} layers "
           f"({', '.join(layer.name for layer in net.layers)}), input {'x'.join(map(str, net.input_shape))}")
-    for layer in net.layers:
+    for i, layer in enumerate(net.layers):
         nrn = layer.neuron
         if nrn is not None:
             extra = f", current decay {nrn.i_decay:.6g}/step" if nrn.i_decay is not None else ""
             thr = f"threshold {layer.threshold:.9g}, reset {nrn.reset} to {nrn.v_reset:g}" if layer.spiking else \
                 "never fires"
             print(f"  {layer.name}: membrane decay {nrn.v_decay:.6g}/step to {nrn.v_leak:g}{extra}; {thr}")
+            loops = [net.layers[src].name for src, _ in layer.inputs if src >= i]
+            if loops:
+                print(f"      recurrent weights from {', '.join(loops)}: their spikes of the step before")
+            if (nrn.reset == "subtract" and layer.spiking) or (i in [src for src, _ in layer.inputs]
+                                                               and nrn.i_decay is not None):
+                print("      on nest: hippocam's own cell model (NEST's cells cannot do this), compiled on first use")
     return 0
 
 

@@ -151,6 +151,17 @@ def test_info_lists_nodes_and_what_they_become(capsys):
     assert "membrane decay 0.9/step" in out       # tau = 1e-4 s / (1 - 0.9) at a 0.1 ms step
 
 
+def test_info_names_recurrent_weights_and_what_nest_needs_for_a_layer(capsys):
+    assert main(["nir", "info", str(DATA / "snntorch_cuba_rec_zero.nir"), "--dt-ms", "0.1", "--time-unit", "s"]) == 0
+    out = capsys.readouterr().out
+    assert "3.lif: membrane decay 0.9/step" in out and "recurrent weights from 3.lif: their spikes of the step" in out
+    assert "on nest" not in out              # a LIF layer's own weights and a reset to a value: NEST's own cells
+    assert main(["nir", "info", str(DATA / "snntorch_lif_subtract.nir"), "--dt-ms", "0.1", "--time-unit", "s",
+                 "--reset", "subtract"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("reset subtract to 0") == 2 and out.count("on nest: hippocam's own cell model") == 2
+
+
 def test_info_reads_a_graph_failing_nirs_type_check_as_run_does_and_warns_in_one_line(tmp_path, capsys):
     """Rockpool's exports fail NIR's own type check (an Output of [1, 1, 1] after a layer of [1]); ``run`` reads
     them without it, and so must ``info``. The warning is one line, as an error is."""
