@@ -56,6 +56,9 @@ class DeltaCells:
     cm_nF: float = 1.0
     record_spikes: bool = True
     reset: str = "value"
+    #: exp(-dt/tau_m) as the network's own number (refsim's), for a backend that steps by decays: tau_m_ms made
+    #: from it and turned back differs in one decay of about two thousand by an ulp; None: from tau_m_ms
+    v_decay: float | None = None
 
     def __post_init__(self):
         _check_reset(self)
@@ -87,9 +90,22 @@ class CubaCells:
     cm_nF: float = 1.0
     record_spikes: bool = True
     reset: str = "value"
+    #: the per-step decays of v and i as the network's own numbers (``DeltaCells.v_decay``); None: from the taus
+    v_decay: float | None = None
+    i_decay: float | None = None
 
     def __post_init__(self):
         _check_reset(self)
+
+
+def step_decays(cells, timestep_ms: float) -> tuple[float, float]:
+    """The per-step decays (v, i) of ``DeltaCells`` or ``CubaCells`` (i: 0 for delta cells): the network's own
+    numbers where it gave them, else exp(-dt/tau)."""
+    import math
+    v = cells.v_decay if cells.v_decay is not None else math.exp(-timestep_ms / cells.tau_m_ms)
+    if not isinstance(cells, CubaCells):
+        return v, 0.0
+    return v, cells.i_decay if cells.i_decay is not None else math.exp(-timestep_ms / cells.tau_syn_ms)
 
 
 def cuba_jump_nA(cells: CubaCells, timestep_ms: float) -> float:

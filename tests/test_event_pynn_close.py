@@ -108,7 +108,9 @@ def test_no_closing_or_holding_value_of_any_test_graph_exceeds_what_a_core_holds
     """On either kind of backend timing (Brian2's: currents reset; NEST's: they die away, the pulse taken back)."""
     seen = 0
     for name, net, steps, dt in _test_graphs():
-        for timing in (Timing(dt), Timing(dt, resets_currents=False)):
+        # both deliver a layer's own spikes to its current in time (``same_step_current_hop``)
+        for timing in (Timing(dt, same_step_current_hop=True),
+                       Timing(dt, resets_currents=False, same_step_current_hop=True)):
             graph, layout = pynn_net.to_graph(net, pynn_net.RunParams(steps=steps, timestep_ms=dt), timing)
             values = [np.abs(p.weight_mV).max() for p in graph.projections if p.pre_pop == "close"]
             values += [abs(v) for v in layout.hold_mV]

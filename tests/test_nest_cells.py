@@ -10,8 +10,8 @@ W = 1.0
 
 
 def run_cells(params: dict, weight: float, steps: int = 6) -> tuple[dict, dict]:
-    """One cell per receptor, each hit once by the same spike (weight ``weight``); V per step of each, and the
-    steps at which each fired, counted from the step the spike arrives in."""
+    """One cell per receptor, each hit once by the same spike (weight ``weight``); V in each of ``steps`` steps
+    from the one the spike arrives in, and the steps (counted from it, up to ``steps``) at which each fired."""
     import nest
     nest.ResetKernel()
     nest.resolution = 1.0
@@ -36,7 +36,8 @@ def run_cells(params: dict, weight: float, steps: int = 6) -> tuple[dict, dict]:
         gid = cell.global_id
         keep = (ev["senders"] == gid) & (ev["times"] >= arrive)
         trace[receptor] = ev["V_m"][keep][:steps]
-        fired[receptor] = sorted(int(t - arrive) for s, t in zip(sp["senders"], sp["times"]) if s == gid)
+        fired[receptor] = sorted(int(t - arrive) for s, t in zip(sp["senders"], sp["times"])
+                                 if s == gid and t - arrive < steps)
     return trace, fired
 
 
@@ -56,12 +57,22 @@ def test_each_receptor_acts_in_its_step_and_the_current_decays_as_refsim_steps_i
 def test_reset_by_subtraction_keeps_the_residue_and_fires_once_a_step():
     """No leak, threshold 1, a 2.5 mV spike on V: 2.5 fires and keeps 1.5, which fires in the next step and keeps
     0.5; a reset to a value (V_sub 0) fires once and holds V_reset."""
-    trace, fired = run_cells({"decay_m": 1.0, "V_th": 1.0, "V_sub": 1.0}, 2.5)
+    trace, fired = run_cells({"decay_m": 1.0, "V_th": 1.0, "V_sub": 1.0, "subtract": 1.0}, 2.5)
     np.testing.assert_array_equal(trace["delta"][:3], [1.5, 0.5, 0.5])
     assert fired["delta"] == [0, 1]
-    trace, fired = run_cells({"decay_m": 1.0, "V_th": 1.0, "V_sub": 0.0, "V_reset": -0.25}, 2.5)
+    trace, fired = run_cells({"decay_m": 1.0, "V_th": 1.0, "V_sub": 1.0, "subtract": 0.0, "V_reset": -0.25}, 2.5)
     np.testing.assert_array_equal(trace["delta"][:2], [-0.25, -0.25])
     assert fired["delta"] == [0]
+
+
+@pytest.mark.nest
+def test_a_threshold_of_zero_subtracts_nothing_as_refsim_does():
+    """refsim subtracts the threshold itself: at 0, a cell brought from -1 mV to 0.5 mV fires in every step from
+    then on and keeps its 0.5 mV (what a spike subtracts is a number of its own, not the flag that says whether it
+    subtracts)."""
+    trace, fired = run_cells({"decay_m": 1.0, "V_th": 0.0, "V_sub": 0.0, "subtract": 1.0, "V_m": -1.0}, 1.5, steps=4)
+    np.testing.assert_array_equal(trace["delta"], [0.5, 0.5, 0.5, 0.5])
+    assert fired["delta"] == [0, 1, 2, 3]
 
 
 @pytest.mark.nest

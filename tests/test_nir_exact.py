@@ -45,6 +45,42 @@ def li_graph(tau, r, v_leak, w, b):
         edges=[("input", "fc"), ("fc", "li"), ("li", "output")])
 
 
+@pytest.mark.nest
+def test_a_leak_nests_own_cells_give_only_to_rounding_runs_on_hippocams_cell_model_to_the_bit():
+    """A LIF decay of 0.36509945982531444 per step: tau_m = -dt / ln(decay) and back, exp(-dt / tau_m), is one ulp
+    below it, which iaf_psc_delta would use. With the threshold set to the membrane of refsim's sixth step (v >
+    threshold fires: the float just below it), refsim fires there and a decay one ulp lower fires a step later.
+    NEST's population is hippocam's cell model, given the decay itself, and fires with refsim."""
+    import dataclasses
+    import math
+
+    from hippocam.backends.nest import extension
+    from hippocam.experiments import nir_cli
+    decay, dt = 0.36509945982531444, 1.0
+    assert math.exp(-dt / (-dt / math.log(decay))) != decay                  # the round trip loses it
+    graph = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([1])}), "fc": nir.Linear(weight=np.ones((1, 1))),
+        "lif": nir.LIF(tau=np.full(1, 2.0), r=np.ones(1), v_leak=np.zeros(1), v_threshold=np.full(1, 1e9),
+                       v_reset=np.zeros(1)),
+        "output": nir.Output(output_type={"output": np.array([1])})},
+        edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")])
+    net = reader.read(graph, dt_ms=dt, time_unit="ms")
+    jump = float(np.ravel(net.layers[0].inputs[0][1][-1].factor)[0])           # r dt / tau, per input spike
+    v = 0.0
+    for _ in range(6):
+        v = decay * v + jump
+    threshold = float(np.nextafter(v, -np.inf))
+    layer = dataclasses.replace(net.layers[0], threshold=threshold,
+                                neuron=dataclasses.replace(net.layers[0].neuron, v_decay=decay))
+    net = dataclasses.replace(net, layers=(layer,))
+    x = np.ones((8, 1, 1), np.float32)
+    want = nir_cli.run_refsim(net, x)["spikes/lif"].ravel()
+    assert want.tolist() == [0, 0, 0, 0, 0, 1, 0, 0]
+    graph, _ = pynn_net.to_graph(net, pynn_net.RunParams(steps=8), pynn_net.convert.Timing(1.0))
+    assert "leak" in extension.needs(graph)["L0"]
+    np.testing.assert_array_equal(nir_cli.run_backend(net, x, "nest", dt)["spikes/lif"].ravel(), want)
+
+
 def test_the_exact_integrator_reproduces_the_closed_form_leaky_trace():
     """tau dv/dt = (v_leak - v) + r I with I = b + w (1 during each input step), solved in closed form: from
     v_leak, the bias gives r b (1 - exp(-t/tau)); an input in step s adds r w (exp(-(t - s - 1)/tau) -

@@ -111,24 +111,24 @@ class Backend(PyNNBackend):
     same_step_delay_steps = 1
 
     def delta_cell_type(self, cells):
-        return self._own_cell_type(cells, None) if cells.name in self._own_cells else super().delta_cell_type(cells)
+        return self._own_cell_type(cells) if cells.name in self._own_cells else super().delta_cell_type(cells)
 
     def cuba_cell_type(self, cells):
         if cells.name in self._own_cells:
-            return self._own_cell_type(cells, cells.tau_syn_ms)
+            return self._own_cell_type(cells)
         return super().cuba_cell_type(cells)
 
-    def _own_cell_type(self, cells, tau_syn_ms: float | None):
-        dt = self.timestep_ms
-        # what a spike subtracts is v_thresh - v_reset, as Brian2's cells compute it (0 makes the model reset)
-        v_sub = cells.v_thresh_mV - cells.v_reset_mV if cells.reset == "subtract" else 0.0
+    def _own_cell_type(self, cells):
+        from ..graph import step_decays
+        decay_m, decay_syn = step_decays(cells, self.timestep_ms)    # the network's own numbers, to the bit
         celltype = self.sim.native_cell_type(extension.MODEL)
         # weights in mV, as IF_curr_delta's: pyNN.nest's nA -> pA scaling of synapses is undone (and the bulk
         # connector then hands NEST the given weights untouched)
         celltype.receptor_scale = 1e-3
-        return celltype(
-            E_L=cells.v_rest_mV, V_th=cells.v_thresh_mV, V_reset=cells.v_reset_mV, V_sub=v_sub,
-            decay_m=math.exp(-dt / cells.tau_m_ms), decay_syn=0.0 if tau_syn_ms is None else math.exp(-dt / tau_syn_ms))
+        # what a spike subtracts is v_thresh - v_reset, as Brian2's cells compute it
+        return celltype(E_L=cells.v_rest_mV, V_th=cells.v_thresh_mV, V_reset=cells.v_reset_mV,
+                        V_sub=cells.v_thresh_mV - cells.v_reset_mV, subtract=float(cells.reset == "subtract"),
+                        decay_m=decay_m, decay_syn=decay_syn)
 
     def membrane_variable(self, celltype) -> str:
         return "V_m" if _is_own(celltype) else super().membrane_variable(celltype)

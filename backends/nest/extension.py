@@ -2,6 +2,8 @@
 
 NEST's built-in cells reset to a value, and a spike reaches a current-based cell's membrane one step after the step
 it arrives in: neither reset by subtraction nor a layer's own recurrent currents can keep refsim's timing with them.
+Nor do they compute refsim's numbers to the bit where they convert them: a current's weight into a jump in nA and
+back through exact integration, a per-step decay into tau_m and back (``needs``).
 ``hippocam_lif`` runs refsim's discrete model in refsim's order (the source says how), with three receptors:
 ``delta`` (acts on V in the step of arrival), ``current`` (joins the current a step later, as IF_curr_exp's) and
 ``recurrent`` (joins the current in the step of arrival).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -28,13 +31,23 @@ RECEPTORS = ("delta", "current", "recurrent")
 
 
 def needs(graph) -> dict[str, str]:
-    """The populations of a ``backends.graph.Graph`` that need ``MODEL``, each with why (for a refusal)."""
+    """The populations of a ``backends.graph.Graph`` whose cells NEST's built-in models cannot be to the bit, each
+    with why (for a refusal): those that reset by subtraction; current-based ones (``iaf_psc_exp`` takes a current
+    jump in nA and integrates it exactly, which gives refsim's numbers only to rounding, and a layer's own spikes
+    would reach its current a step late); and leaky ones whose per-step decay exp(-dt/tau_m) does not give back."""
+    import math
+
     from ..graph import CubaCells, DeltaCells
-    why = {p.name: f"population {p.name}, which resets by subtraction," for p in graph.populations
-           if isinstance(p, (DeltaCells, CubaCells)) and p.reset == "subtract"}
-    for syn in graph.projections:
-        if syn.latency_ms == 0 and syn.pre_pop == syn.post_pop:
-            why.setdefault(syn.post_pop, f"population {syn.post_pop}, with recurrent weights onto its current,")
+    why = {}
+    for p in graph.populations:
+        if not isinstance(p, (DeltaCells, CubaCells)):
+            continue
+        if p.reset == "subtract":
+            why[p.name] = f"population {p.name}, which resets by subtraction,"
+        elif isinstance(p, CubaCells):
+            why[p.name] = f"population {p.name}, a layer with a synaptic current,"
+        elif p.v_decay is not None and math.exp(-graph.timestep_ms / p.tau_m_ms) != p.v_decay:
+            why[p.name] = f"population {p.name}, whose leak iaf_psc_delta gives only to rounding,"
     return why
 
 
@@ -48,50 +61,82 @@ def install(nest, why: str) -> None:
         nest.Install(str(library.with_suffix("")))
     except Exception as err:   # NEST's loader errors are many lines; the first says what failed
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise BackendError(f"nest: {why} needs hippocam's NEST cell model, which NEST could not load from "
-                           f"{library} ({first}); delete that file to rebuild it, or run on brian2") from None
+        raise _refusal(why, f"which NEST could not load from {library} ({first}); delete that file to rebuild it, "
+                            "or run on brian2") from None
+
+
+def _refusal(why: str, rest: str) -> BackendError:
+    return BackendError(f"nest: {why} needs hippocam's NEST cell model, {rest}")
 
 
 def _library(nest, why: str) -> Path:
+    """The compiled model for this NEST: from the cache, or compiled into it."""
     package = Path(nest.__file__).parent
     kernel = next(iter(sorted(package.glob("nestkernel_api*.so"))), None)
-    include = package / "include" / "nest"
-    if kernel is None or not (include / "nest_extension_interface.h").exists():
-        raise BackendError(f"nest: {why} needs hippocam's NEST cell model, compiled against NEST's headers, which "
-                           f"this NEST ({package}) does not ship; install NEST with pip ('.[nest]') or run on brian2")
+    include = _headers(package)
+    if kernel is None or include is None:
+        raise _refusal(why, f"compiled against NEST's headers, which this NEST ({package}) has neither beside it "
+                            "nor where nest-config says; use pip's NEST ('.[nest]') or a NEST installed with its "
+                            "headers, or run on brian2")
+    if not SOURCE.exists():
+        raise _refusal(why, f"whose source {SOURCE} is missing from this installation; reinstall hippocam")
     # one library per source and NEST build
     key = hashlib.sha256(SOURCE.read_bytes() + str(kernel.resolve()).encode() +
                          str(kernel.stat().st_mtime_ns).encode()).hexdigest()[:16]
     target = _cache_dir() / key / "hippocam_cells.so"
-    if target.exists():
-        return target
+    if not target.exists():
+        _compile(why, include, kernel, target)
+    return target
+
+
+def _headers(package: Path) -> Path | None:
+    """NEST's header folder: in the Python package (pip's wheels), else under the prefix nest-config names."""
+    candidates = [package / "include" / "nest"]
+    if shutil.which("nest-config"):
+        try:
+            prefix = subprocess.run(["nest-config", "--prefix"], capture_output=True, text=True, timeout=30)
+            candidates.append(Path(prefix.stdout.strip()) / "include" / "nest")
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return next((c for c in candidates if (c / "nest_extension_interface.h").exists()), None)
+
+
+def _compile(why: str, include: Path, kernel: Path, target: Path) -> None:
     # a NEST built with MPI includes mpi.h in its headers: its compiler wrapper knows where that is
     with_mpi = "#define HAVE_MPI 1" in (include / "config.h").read_text(errors="replace")
-    compiler = os.environ.get("CXX", "mpicxx" if with_mpi else "g++")
-    if shutil.which(compiler) is None:
+    compiler = shlex.split(os.environ.get("CXX") or ("mpicxx" if with_mpi else "g++"))
+    if not compiler or shutil.which(compiler[0]) is None:
         need = "the MPI compiler wrapper of the MPI NEST was built with (mpicxx)" if with_mpi else "g++ (10 or later)"
-        raise BackendError(f"nest: {why} needs hippocam's NEST cell model, compiled on first use with a C++20 "
-                           f"compiler; {compiler!r} was not found: install {need} or set CXX, or run on brian2")
+        raise _refusal(why, f"compiled on first use with a C++20 compiler; {' '.join(compiler)!r} was not found: "
+                            f"install {need} or set CXX, or run on brian2")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         # compiled to a temporary name and renamed: MPI ranks may build at once, and a half-written library never
         # loads
         fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+        os.close(fd)
     except OSError as err:
-        raise BackendError(f"nest: {why} needs hippocam's NEST cell model, compiled into {target.parent}, which "
-                           f"cannot be written ({err.strerror}); set HIPPOCAM_NEST_CELLS_DIR to a writable folder"
-                           ) from None
-    os.close(fd)
-    cmd = [compiler, "-O2", "-std=c++20", "-shared", "-fPIC", f"-D_GLIBCXX_USE_CXX11_ABI={_cxx11_abi(kernel)}",
-           f"-I{include}", f"-I{include.parent}", str(SOURCE), "-o", tmp, str(kernel), f"-Wl,-rpath,{package}"]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        os.unlink(tmp)
-        errors = [line for line in done.stderr.splitlines() if "error" in line] or done.stderr.splitlines() or ["?"]
-        raise BackendError(f"nest: {why} needs hippocam's NEST cell model, which {compiler} could not compile "
-                           f"({errors[0].strip()}); use g++ 10 or later (CXX), or run on brian2")
-    os.replace(tmp, target)
-    return target
+        raise _refusal(why, f"compiled into {target.parent}, which cannot be written ({err.strerror}); set "
+                            "HIPPOCAM_NEST_CELLS_DIR to a writable folder") from None
+    cmd = [*compiler, "-O2", "-std=c++20", "-shared", "-fPIC", f"-D_GLIBCXX_USE_CXX11_ABI={_cxx11_abi(kernel)}",
+           f"-I{include}", f"-I{include.parent}", str(SOURCE), "-o", tmp, str(kernel),
+           f"-Wl,-rpath,{kernel.parent}"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            lines = done.stderr.splitlines()
+            first = next((line for line in lines if "error" in line), lines[0] if lines else
+                         f"exit status {done.returncode}, no message")
+            raise _refusal(why, f"which {' '.join(compiler)} could not compile ({first.strip()}); use g++ 10 or "
+                                "later (CXX), or run on brian2")
+        os.chmod(tmp, 0o755)       # mkstemp made it 0600: others sharing the folder must load it too
+        os.replace(tmp, target)
+    except (OSError, subprocess.SubprocessError) as err:
+        raise _refusal(why, f"which {' '.join(compiler)} could not build into {target.parent} ({err}); check the "
+                            "compiler (CXX) and the folder (HIPPOCAM_NEST_CELLS_DIR), or run on brian2") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _cxx11_abi(kernel: Path) -> int:

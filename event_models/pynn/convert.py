@@ -234,7 +234,7 @@ def _cells(layer, name: str, size: int, params: RunParams):
     dt = params.timestep_ms
     tau_m = -dt / np.log(neuron.v_decay) if neuron.v_decay < 1 else DeltaCells.tau_m_ms
     common = dict(v_thresh_mV=theta, v_reset_mV=v_reset, v_init_mV=neuron.v_init, v_rest_mV=neuron.v_leak,
-                  tau_m_ms=float(tau_m), record_spikes=layer.spiking, reset=reset)
+                  tau_m_ms=float(tau_m), record_spikes=layer.spiking, reset=reset, v_decay=float(neuron.v_decay))
     if neuron.i_decay is None:
         return DeltaCells(name, size, **common)
     if not 0 < neuron.i_decay < 1:
@@ -244,7 +244,7 @@ def _cells(layer, name: str, size: int, params: RunParams):
     if abs(tau_syn - tau_m) < 1e-6 * tau_m:
         raise InputError(f"layer {layer.name}: the current and the membrane decay alike (tau {tau_m:g} ms): "
                          "IF_curr_exp is not built for equal time constants; change one of them slightly")
-    return CubaCells(name, size, tau_syn_ms=tau_syn, **common)
+    return CubaCells(name, size, tau_syn_ms=tau_syn, i_decay=float(neuron.i_decay), **common)
 
 
 def tuned_params(net: Net, params: RunParams) -> RunParams:

@@ -1,12 +1,12 @@
 // hippocam_cells: one NEST node model, ``hippocam_lif``, for graph cells NEST's built-in models cannot be.
 //
 // Written for hippocam (backends/nest/extension.py compiles it against the installed NEST). It runs the discrete
-// model of hippocam's refsim, in refsim's order of operations, with no conversion of time constants:
+// model of hippocam's refsim, in refsim's order of operations, with refsim's per-step decays as they are:
 //
 //   cur = current arrivals of the previous step + recurrent arrivals of this step
 //   I   = decay_syn * I + cur
 //   V   = E_L + decay_m * (V - E_L) + I + delta arrivals of this step
-//   V >= V_th: spike; V = V - V_sub if V_sub > 0 (reset by subtraction), else V = V_reset
+//   V >= V_th: spike; V = V - V_sub if subtract (reset by subtraction), else V = V_reset
 //
 // Receptor 0 ("delta") acts on V in the step a spike arrives, as iaf_psc_delta; receptor 1 ("current") joins I
 // after the step it arrives in, as iaf_psc_exp's currents do (the one step current-based cells lag); receptor 2
@@ -104,7 +104,8 @@ private:
   double E_L_ = 0.0;
   double V_th_ = 1.0;
   double V_reset_ = 0.0;
-  double V_sub_ = 0.0;     // > 0: what a spike subtracts (a number, not a flag: PyNN hands NEST floats)
+  double V_sub_ = 1.0;     // what a spike subtracts when subtract_ is set
+  double subtract_ = 0.0;  // 1: reset by subtraction, 0: to V_reset (a number: PyNN hands NEST floats)
   double decay_m_ = 1.0;
   double decay_syn_ = 0.0;
   // state (mV)
@@ -148,6 +149,7 @@ hippocam_lif::hippocam_lif( const hippocam_lif& n )
   , V_th_( n.V_th_ )
   , V_reset_( n.V_reset_ )
   , V_sub_( n.V_sub_ )
+  , subtract_( n.subtract_ )
   , decay_m_( n.decay_m_ )
   , decay_syn_( n.decay_syn_ )
   , V_m_( n.V_m_ )
@@ -164,6 +166,7 @@ hippocam_lif::get_status( Dictionary& d ) const
   d[ "V_th" ] = V_th_;
   d[ "V_reset" ] = V_reset_;
   d[ "V_sub" ] = V_sub_;
+  d[ "subtract" ] = subtract_;
   d[ "decay_m" ] = decay_m_;
   d[ "decay_syn" ] = decay_syn_;
   d[ "V_m" ] = V_m_;
@@ -181,12 +184,14 @@ void
 hippocam_lif::set_status( const Dictionary& d )
 {
   // all or nothing: checked on copies before anything is kept
-  double E_L = E_L_, V_th = V_th_, V_reset = V_reset_, V_sub = V_sub_, decay_m = decay_m_, decay_syn = decay_syn_;
+  double E_L = E_L_, V_th = V_th_, V_reset = V_reset_, V_sub = V_sub_, subtract = subtract_, decay_m = decay_m_;
+  double decay_syn = decay_syn_;
   double V_m = V_m_, I_syn = I_syn_;
   d.update_value( "E_L", E_L );
   d.update_value( "V_th", V_th );
   d.update_value( "V_reset", V_reset );
   d.update_value( "V_sub", V_sub );
+  d.update_value( "subtract", subtract );
   d.update_value( "decay_m", decay_m );
   d.update_value( "decay_syn", decay_syn );
   d.update_value( "V_m", V_m );
@@ -195,15 +200,16 @@ hippocam_lif::set_status( const Dictionary& d )
   {
     throw nest::BadProperty( "decay_m and decay_syn are per-step decays in [0, 1]." );
   }
-  if ( not( V_sub >= 0.0 ) )
+  if ( subtract != 0.0 and subtract != 1.0 )
   {
-    throw nest::BadProperty( "V_sub, what a spike subtracts (0: reset to V_reset), must not be negative." );
+    throw nest::BadProperty( "subtract is 1 (reset by subtraction) or 0 (reset to V_reset)." );
   }
   nest::ArchivingNode::set_status( d );
   E_L_ = E_L;
   V_th_ = V_th;
   V_reset_ = V_reset;
   V_sub_ = V_sub;
+  subtract_ = subtract;
   decay_m_ = decay_m;
   decay_syn_ = decay_syn;
   V_m_ = V_m;
@@ -238,7 +244,7 @@ hippocam_lif::update( nest::Time const& origin, const long from, const long to )
     pending_ = arrivals_[ CURRENT ].get_value( lag );
     if ( V_m_ >= V_th_ )
     {
-      V_m_ = V_sub_ > 0.0 ? V_m_ - V_sub_ : V_reset_;
+      V_m_ = subtract_ != 0.0 ? V_m_ - V_sub_ : V_reset_;
       set_spiketime( nest::Time::step( origin.get_steps() + lag + 1 ) );
       nest::SpikeEvent se;
       nest::kernel().event_delivery_manager.send( *this, se, lag );
