@@ -237,13 +237,30 @@ def cmd_info(args) -> int:
             thr = f"threshold {layer.threshold:.9g}, reset {nrn.reset} to {nrn.v_reset:g}" if layer.spiking else \
                 "never fires"
             print(f"  {layer.name}: membrane decay {nrn.v_decay:.6g}/step to {nrn.v_leak:g}{extra}; {thr}")
-            loops = [net.layers[src].name for src, _ in layer.inputs if src >= i]
-            if loops:
-                print(f"      recurrent weights from {', '.join(loops)}: their spikes of the step before")
-            if (nrn.reset == "subtract" and layer.spiking) or (i in [src for src, _ in layer.inputs]
-                                                               and nrn.i_decay is not None):
-                print("      on nest: hippocam's own cell model (NEST's cells cannot do this), compiled on first use")
+        for line in _layer_notes(net, i, args.dt_ms):
+            print(f"      {line}")
     return 0
+
+
+def _layer_notes(net, i: int, dt_ms: float) -> list[str]:
+    """What ``info`` adds under a layer: the layers whose earlier spikes reach it, and how NEST builds it."""
+    from hippocam.backends.nest.extension import cells_need
+    from hippocam.event_models import pynn as pynn_net
+    from hippocam.event_models.snn.ops import chain_delay
+    layer, notes = net.layers[i], []
+    for src, chain in layer.inputs:
+        if src >= i:
+            steps = chain_delay(chain)
+            notes.append(f"recurrent weights from {net.layers[src].name}: its spikes of {steps} step"
+                         f"{'s' if steps > 1 else ''} before")
+    try:
+        cells = pynn_net.layer_cells(layer, f"L{i}", int(np.prod(layer.shape)), pynn_net.RunParams(timestep_ms=dt_ms))
+    except InputError as err:
+        return notes + [f"on the PyNN backends: refused ({err})"]
+    if cells_need(cells, dt_ms):
+        notes.append("on nest: hippocam's own cell model (NEST's cells give it only to rounding, or cannot), "
+                     "compiled on first use")
+    return notes
 
 
 # ------------------------------------------------------------------------------------------------- parser

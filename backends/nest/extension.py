@@ -10,7 +10,8 @@ back through exact integration, a per-step decay into tau_m and back (``needs``)
 
 The module is compiled with the C++ compiler ``CXX`` names (default ``g++``, ``mpicxx`` for a NEST built with MPI;
 C++20, as NEST 3.10's headers need) against the headers NEST ships, once per NEST build and source, into
-``HIPPOCAM_NEST_CELLS_DIR`` (default ``~/.cache/hippocam/nest-cells``); about 5 s. Without a compiler the graphs that need it are refused in one line.
+``HIPPOCAM_NEST_CELLS_DIR`` (default ``~/.cache/hippocam/nest-cells``); about 5 s. Without a compiler the graphs
+that need it are refused in one line.
 """
 from __future__ import annotations
 
@@ -31,24 +32,28 @@ RECEPTORS = ("delta", "current", "recurrent")
 
 
 def needs(graph) -> dict[str, str]:
-    """The populations of a ``backends.graph.Graph`` whose cells NEST's built-in models cannot be to the bit, each
-    with why (for a refusal): those that reset by subtraction; current-based ones (``iaf_psc_exp`` takes a current
-    jump in nA and integrates it exactly, which gives refsim's numbers only to rounding, and a layer's own spikes
-    would reach its current a step late); and leaky ones whose per-step decay exp(-dt/tau_m) does not give back."""
+    """The populations of a ``backends.graph.Graph`` that ``cells_need`` the model, each with why."""
+    why = {p.name: cells_need(p, graph.timestep_ms) for p in graph.populations}
+    return {name: reason for name, reason in why.items() if reason}
+
+
+def cells_need(cells, timestep_ms: float) -> str | None:
+    """Why NEST's built-in models cannot be ``cells`` (``DeltaCells``, ``CubaCells``) to the bit (for a refusal), or
+    None: they reset by subtraction; they are current-based (``iaf_psc_exp`` takes a current jump in nA and
+    integrates it exactly, which gives refsim's numbers only to rounding, and a layer's own spikes would reach its
+    current a step late); or their per-step decay is one that exp(-dt/tau_m) does not give back."""
     import math
 
     from ..graph import CubaCells, DeltaCells
-    why = {}
-    for p in graph.populations:
-        if not isinstance(p, (DeltaCells, CubaCells)):
-            continue
-        if p.reset == "subtract":
-            why[p.name] = f"population {p.name}, which resets by subtraction,"
-        elif isinstance(p, CubaCells):
-            why[p.name] = f"population {p.name}, a layer with a synaptic current,"
-        elif p.v_decay is not None and math.exp(-graph.timestep_ms / p.tau_m_ms) != p.v_decay:
-            why[p.name] = f"population {p.name}, whose leak iaf_psc_delta gives only to rounding,"
-    return why
+    if not isinstance(cells, (DeltaCells, CubaCells)):
+        return None
+    if cells.reset == "subtract":
+        return f"population {cells.name}, which resets by subtraction,"
+    if isinstance(cells, CubaCells):
+        return f"population {cells.name}, a layer with a synaptic current,"
+    if cells.v_decay is not None and math.exp(-timestep_ms / cells.tau_m_ms) != cells.v_decay:
+        return f"population {cells.name}, whose leak iaf_psc_delta gives only to rounding,"
+    return None
 
 
 def install(nest, why: str) -> None:

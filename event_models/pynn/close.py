@@ -30,7 +30,7 @@ from hippocam.errors import InputError
 #: format, holds magnitudes below 65536
 MAX_CLOSE_MV = 65535.0
 #: relative and absolute (times max(1, |theta|)) slack above the bound, for the backends' rounding (Brian2 holds
-#: volts, NEST converts a current's weight to nA and back)
+#: volts, NEST's built-in IF_curr_exp converts a current's weight to nA and back)
 MARGIN = 1e-6
 
 

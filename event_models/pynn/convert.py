@@ -141,7 +141,7 @@ def to_graph(net: Net, params: RunParams, timing: Timing) -> tuple[Graph, Layout
     hold: dict[int, float] = {}
     for i, layer in enumerate(net.layers):
         size = int(np.prod(layer.shape))
-        cells = _cells(layer, f"L{i}", size, params)
+        cells = layer_cells(layer, f"L{i}", size, params)
         if cells.reset not in timing.resets:     # before a backend is built: named as in the graph
             raise InputError(f"layer {layer.name}: it resets by subtraction, which this backend's cells cannot (they "
                              "reset to a value); run the graph on brian2, nest or in refsim")
@@ -214,7 +214,7 @@ def _check_recurrence(net: Net, timing: Timing) -> None:
                                  "membrane one step late; run this graph on brian2, nest or in refsim")
 
 
-def _cells(layer, name: str, size: int, params: RunParams):
+def layer_cells(layer, name: str, size: int, params: RunParams):
     """The population of a layer: the trained nets' IF neurons (IF_curr_delta), or an imported layer's leak and
     synaptic current (IF_curr_delta, or IF_curr_exp with a current)."""
     neuron = layer.neuron
