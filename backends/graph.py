@@ -57,7 +57,8 @@ class DeltaCells:
     record_spikes: bool = True
     reset: str = "value"
     #: exp(-dt/tau_m) as the network's own number (refsim's), for a backend that steps by decays: tau_m_ms made
-    #: from it and turned back differs in one decay of about two thousand by an ulp; None: from tau_m_ms
+    #: from it and turned back is an ulp off for a few decays in 10,000 that a time constant gives (one in five of
+    #: arbitrary numbers); None: from tau_m_ms
     v_decay: float | None = None
 
     def __post_init__(self):

@@ -34,6 +34,8 @@ def plain_warnings() -> None:
     other libraries' warnings keep Python's form, which names their source."""
     import warnings
     shown = warnings.showwarning
+    if getattr(shown, "hippocam", False):     # once per process, however often ``main`` runs
+        return
 
     def show(message, category, filename, lineno, file=None, line=None):
         if f"{os.sep}hippocam{os.sep}" in str(filename):
@@ -41,6 +43,7 @@ def plain_warnings() -> None:
             print(f"hippocam: warning: {message}", file=file or sys.stderr)
         else:
             shown(message, category, filename, lineno, file, line)
+    show.hippocam = True
     warnings.showwarning = show
 
 

@@ -9,6 +9,6 @@ from .stream import (PyNNResult, initial_membranes, run_stream, simulate, spike_
                      streaming_backend)
 
 __all__ = ["CALIBRATION_SAMPLES", "READOUT_THRESHOLD_MV", "V_RESET_CANDIDATES", "Layout", "PyNNResult",
-           "RunParams", "calibrated_for_reset_to_value", "choose_v_reset", "compare", "initial_membranes", "layer_cells",
-           "run_stream", "simulate", "spike_counts", "stream_samples", "streaming_backend", "table", "to_graph",
-           "tuned_params"]
+           "RunParams", "calibrated_for_reset_to_value", "choose_v_reset", "compare", "initial_membranes",
+           "layer_cells", "run_stream", "simulate", "spike_counts", "stream_samples", "streaming_backend", "table",
+           "to_graph", "tuned_params"]
